@@ -1,0 +1,217 @@
+package org.sparkmim.model.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigValue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The resolved, validated configuration of one run: typed, immutable views of the {@code mim} HOCON tree.
+ *
+ * <p>Resolution order: module reference.conf ← preset (conf/NAME.conf) ← --conf file ← --set key=value.
+ * Every error names the key, the value, where it came from and what is allowed.
+ */
+public final class MimConfig {
+    private final Config root;      // the resolved "mim" subtree
+    public final ModelConfig model;
+    public final MethodConfig method;
+    public final OptimConfig optim;
+    public final DataConfig data;
+    public final RunConfig run;
+
+    public record MethodConfig(String name, double maskRatio, String masking, boolean normPix) { }
+
+    public record OptimConfig(double baseLr, double minLr, int batch, int epochs, double warmupEpochs,
+                              double weightDecay, double beta1, double beta2) {
+        /** MAE's rule: peak LR = base-lr · global batch / 256. */
+        public double peakLr() {
+            return baseLr * batch / 256.0;
+        }
+    }
+
+    public record DataConfig(String path, int trainLimit, double[] mean, double[] std, double cropScaleMin,
+                             double flipProb) { }
+
+    public record RunConfig(String dir, String name, long seed, int logEvery, double timeBudgetMinutes,
+                            int checkpointEvery, int keepCheckpoints) { }
+
+    private MimConfig(Config full) {
+        this.root = full.getConfig("mim");
+        Config m = root.getConfig("model");
+        ModelConfig mc = ModelConfig.preset(str(m, "size", List.of("tiny", "small", "base")));
+        mc.imageSize = m.getInt("image-size");
+        mc.channels = m.getInt("channels");
+        mc.patch = m.getInt("patch");
+        mc.dim = optInt(m, "dim", mc.dim);
+        mc.depth = optInt(m, "depth", mc.depth);
+        mc.heads = optInt(m, "heads", mc.heads);
+        mc.decoderDim = optInt(m, "decoder-dim", mc.decoderDim);
+        mc.decoderDepth = optInt(m, "decoder-depth", mc.decoderDepth);
+        mc.decoderHeads = optInt(m, "decoder-heads", mc.decoderHeads);
+        this.model = withOrigin(m, mc);
+
+        Config me = root.getConfig("method");
+        this.method = new MethodConfig(str(me, "name", List.of("mae")),
+                range(me, "mask-ratio", 0.0, 0.999, "0 <= mask-ratio < 1"),
+                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"));
+
+        Config o = root.getConfig("optim");
+        this.optim = new OptimConfig(range(o, "base-lr", 1e-12, 10, "> 0"), range(o, "min-lr", 0, 10, ">= 0"),
+                (int) range(o, "batch", 1, 1 << 20, ">= 1"), (int) range(o, "epochs", 1, 1e6, ">= 1"),
+                range(o, "warmup-epochs", 0, 1e6, ">= 0"), range(o, "weight-decay", 0, 10, ">= 0"),
+                range(o, "beta1", 0, 0.999999, "in [0,1)"), range(o, "beta2", 0, 0.999999, "in [0,1)"));
+
+        Config d = root.getConfig("data");
+        double[] mean = d.getDoubleList("mean").stream().mapToDouble(Double::doubleValue).toArray();
+        double[] std = d.getDoubleList("std").stream().mapToDouble(Double::doubleValue).toArray();
+        if (mean.length != mc.channels || std.length != mc.channels) {
+            throw err(d, "mean", mean.length + " values", "one value per channel (model.channels=" + mc.channels + ")");
+        }
+        this.data = new DataConfig(d.getString("path"), (int) range(d, "train-limit", 0, Integer.MAX_VALUE, ">= 0"),
+                mean, std, range(d, "crop-scale-min", 0.01, 1, "in [0.01, 1]"), range(d, "flip-prob", 0, 1, "in [0,1]"));
+
+        Config r = root.getConfig("run");
+        this.run = new RunConfig(r.getString("dir"), r.getString("name"), r.getLong("seed"),
+                (int) range(r, "log-every", 1, 1e9, ">= 1"), range(r, "time-budget-minutes", 0, 1e7, ">= 0"),
+                (int) range(r, "checkpoint-every", 0, 1e9, ">= 0"), (int) range(r, "keep-checkpoints", 1, 1000, ">= 1"));
+    }
+
+    /** Load: reference ← preset file (optional) ← conf file (optional) ← overrides ("key=value", keys under mim.). */
+    public static MimConfig load(Path presetOrNull, Path confFileOrNull, Map<String, String> overrides) {
+        Config c = ConfigFactory.empty();
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String key = e.getKey().startsWith("mim.") ? e.getKey() : "mim." + e.getKey();
+            c = c.withFallback(ConfigFactory.parseString(key + " = " + quoteIfNeeded(e.getValue()),
+                    com.typesafe.config.ConfigParseOptions.defaults().setOriginDescription("--set " + key)));
+        }
+        if (confFileOrNull != null) {
+            if (!Files.isRegularFile(confFileOrNull)) {
+                throw new IllegalArgumentException("--conf " + confFileOrNull + ": no such file");
+            }
+            c = c.withFallback(ConfigFactory.parseFile(confFileOrNull.toFile()));
+        }
+        if (presetOrNull != null) c = c.withFallback(ConfigFactory.parseFile(presetOrNull.toFile()));
+        c = c.withFallback(ConfigFactory.defaultReference()).resolve();
+        checkUnknownKeys(c);
+        return new MimConfig(c);
+    }
+
+    public static MimConfig load(Map<String, String> overrides) {
+        return load(null, null, overrides);
+    }
+
+    private static String quoteIfNeeded(String v) {
+        if (v.matches("-?[0-9.eE+-]+|true|false|null|\\[.*\\]")) return v;
+        return ConfigValueQuote.quote(v);
+    }
+
+    /** A typo in a key must not silently fall back to a default. */
+    private static void checkUnknownKeys(Config c) {
+        Config ref = ConfigFactory.defaultReference();
+        for (Map.Entry<String, ConfigValue> e : c.getConfig("mim").entrySet()) {
+            String k = "mim." + e.getKey();
+            if (!ref.hasPathOrNull(k)) {
+                throw new IllegalArgumentException("unknown config key " + k + " (from " + e.getValue().origin().description()
+                        + "); see model/src/main/resources/reference.conf for the allowed keys");
+            }
+        }
+    }
+
+    private ModelConfig withOrigin(Config m, ModelConfig mc) {
+        try {
+            return mc.validate();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (config origin: " + m.origin().description() + ")", e);
+        }
+    }
+
+    private static int optInt(Config c, String key, int dflt) {
+        return c.getIsNull(key) ? dflt : (int) range(c, key, 1, 1 << 20, ">= 1");
+    }
+
+    private static String str(Config c, String key, List<String> allowed) {
+        String v = c.getString(key);
+        if (!allowed.contains(v)) throw err(c, key, v, "one of " + allowed);
+        return v;
+    }
+
+    private static double range(Config c, String key, double lo, double hi, String allowed) {
+        double v;
+        try {
+            v = c.getDouble(key);
+        } catch (ConfigException.WrongType e) {
+            throw err(c, key, c.getValue(key).render(), "a number " + allowed);
+        }
+        if (!(v >= lo && v <= hi)) throw err(c, key, v, allowed);
+        return v;
+    }
+
+    private static IllegalArgumentException err(Config c, String key, Object value, String allowed) {
+        String where = c.hasPath(key) ? c.getValue(key).origin().description() : "?";
+        String full = c.origin().description();
+        return new IllegalArgumentException("config key " + keyPath(c, key) + " = " + value + " is invalid (from " + where
+                + "): allowed " + allowed + (full.isEmpty() ? "" : ""));
+    }
+
+    private static String keyPath(Config c, String key) {
+        // Config subtrees do not know their path; every caller passes a subtree of mim.<section>
+        for (String s : List.of("model", "method", "optim", "data", "run")) {
+            // find which section holds this exact key (names are unique across sections)
+            if (ConfigFactory.defaultReference().hasPathOrNull("mim." + s + "." + key)) return "mim." + s + "." + key;
+        }
+        return key;
+    }
+
+    /** The resolved tree as HOCON/JSON text (stored in run dirs and checkpoints). */
+    public String render() {
+        return root.root().render(ConfigRenderOptions.concise().setFormatted(true));
+    }
+
+    /** SHA-256 over the canonical (sorted-key) resolved tree. */
+    public String fingerprint() {
+        return sha256(canonical(root, ""));
+    }
+
+    /** Fingerprint of the keys that fix the architecture and method; resume refuses a mismatch. */
+    public String architectureFingerprint() {
+        return sha256(canonical(root.getConfig("model"), "model.") + canonical(root.getConfig("method"), "method."));
+    }
+
+    /** Sorted key=value lines for a subtree (used for fingerprints and for naming differing keys). */
+    public static String canonical(Config c, String prefix) {
+        TreeMap<String, String> m = new TreeMap<>();
+        for (Map.Entry<String, ConfigValue> e : c.entrySet()) m.put(prefix + e.getKey(), e.getValue().render(ConfigRenderOptions.concise()));
+        StringBuilder sb = new StringBuilder();
+        m.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+        return sb.toString();
+    }
+
+    public Config tree() {
+        return root;
+    }
+
+    private static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Minimal HOCON string quoting for --set values. */
+    static final class ConfigValueQuote {
+        static String quote(String s) {
+            return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        }
+    }
+}

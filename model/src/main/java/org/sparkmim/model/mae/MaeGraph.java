@@ -1,0 +1,94 @@
+package org.sparkmim.model.mae;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.sparkmim.model.nn.DropCls;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.sparkmim.model.config.ModelConfig;
+import org.sparkmim.model.nn.LayerNormVertex;
+import org.sparkmim.model.nn.MaeDecoderEmbed;
+import org.sparkmim.model.nn.MaskedPatchMse;
+import org.sparkmim.model.nn.ParamVertexConf;
+import org.sparkmim.model.nn.PatchEmbed;
+import org.sparkmim.model.nn.TransformerBlock;
+
+/**
+ * The MAE encoder-decoder as a DL4J ComputationGraph of our hand-written vertices.
+ *
+ * <pre>
+ * inputs:  patches [B, N·P]   ids_keep [B, K]   slot [B, N]   (+ key_bias [B, 1+K] if keyPadding)
+ * embed(patches, ids_keep) → [B,1+K,D] → enc0..enc{L-1} → enc_norm  (= the encoder; "enc_norm" is the latent)
+ * dec_embed(enc_norm, slot) → [B,1+N,Dd] → dec0..dec{Ld-1} → dec_norm → tokens [B,N,Dd]
+ *     → head: RnnOutputLayer (NWC) → pred [B, N, P], MaskedPatchMse against labels [B, N, P], label mask [B, N]
+ * </pre>
+ */
+public final class MaeGraph {
+    public static final String IN_PATCHES = "patches";
+    public static final String IN_IDS_KEEP = "ids_keep";
+    public static final String IN_SLOT = "slot";
+    public static final String IN_KEY_BIAS = "key_bias";
+    public static final String EMBED = "embed";
+    public static final String LATENT = "enc_norm";
+    public static final String HEAD = "head";
+
+    private MaeGraph() { }
+
+    /**
+     * @param keyPadding add the key_bias input to encoder blocks (variable visible counts per sample)
+     */
+    public static ComputationGraphConfiguration build(ModelConfig m, IUpdater updater, double weightDecay, long seed,
+                                                      DataType dt, boolean keyPadding) {
+        int g = m.gridSize();
+        var gb = new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .updater(new org.nd4j.linalg.learning.config.NoOp()) // only the param-free loss layer uses it
+                .dataType(dt)
+                .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+                .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
+                .graphBuilder();
+        if (keyPadding) gb.addInputs(IN_PATCHES, IN_IDS_KEEP, IN_SLOT, IN_KEY_BIAS);
+        else gb.addInputs(IN_PATCHES, IN_IDS_KEEP, IN_SLOT);
+
+        gb.addVertex(EMBED, opt(new PatchEmbed(m.patchDim(), m.dim, g, g), updater, weightDecay), IN_PATCHES, IN_IDS_KEEP);
+        String prev = EMBED;
+        for (int i = 0; i < m.depth; i++) {
+            String name = "enc" + i;
+            var blk = opt(new TransformerBlock(m.dim, m.heads), updater, weightDecay);
+            if (keyPadding) gb.addVertex(name, blk, prev, IN_KEY_BIAS);
+            else gb.addVertex(name, blk, prev);
+            prev = name;
+        }
+        gb.addVertex(LATENT, opt(new LayerNormVertex(m.dim), updater, weightDecay), prev);
+        gb.addVertex("dec_embed", opt(new MaeDecoderEmbed(m.dim, m.decoderDim, g, g), updater, weightDecay), LATENT, IN_SLOT);
+        prev = "dec_embed";
+        for (int i = 0; i < m.decoderDepth; i++) {
+            String name = "dec" + i;
+            gb.addVertex(name, opt(new TransformerBlock(m.decoderDim, m.decoderHeads), updater, weightDecay), prev);
+            prev = name;
+        }
+        gb.addVertex("dec_norm", opt(new LayerNormVertex(m.decoderDim), updater, weightDecay), prev);
+        gb.addVertex("tokens", new DropCls(), "dec_norm");
+        // The pixel head is a real DL4J layer on purpose: ComputationGraph.numParams() counts only Layers, and
+        // fit() silently does nothing when it is 0. Keeping one Layer with parameters keeps every instance of the
+        // graph trainable, including the plain ComputationGraph that Spark workers rebuild from JSON.
+        gb.addLayer(HEAD, new RnnOutputLayer.Builder(new MaskedPatchMse(m.tokens()))
+                .nIn(m.decoderDim).nOut(m.patchDim()).activation(Activation.IDENTITY)
+                .dataFormat(RNNFormat.NWC).weightInit(WeightInit.XAVIER_UNIFORM).biasInit(0)
+                .updater(updater.clone()).biasUpdater(updater.clone())
+                .weightDecay(weightDecay, true).weightDecayBias(0, true).build(), "tokens");
+        gb.setOutputs(HEAD);
+        return gb.build();
+    }
+
+    private static <T extends ParamVertexConf> T opt(T v, IUpdater updater, double wd) {
+        v.updater = updater.clone();
+        v.weightDecay = wd;
+        return v;
+    }
+}

@@ -1,0 +1,16 @@
+package org.sparkmim.model.method;
+
+import org.sparkmim.model.config.MimConfig;
+import org.sparkmim.model.mae.MaeMethod;
+
+/** method.name → MimMethod. Adding a method = one class + one line here + its tests. */
+public final class Methods {
+    private Methods() { }
+
+    public static MimMethod create(MimConfig cfg) {
+        return switch (cfg.method.name()) {
+            case "mae" -> new MaeMethod(cfg.model, cfg.method);
+            default -> throw new IllegalArgumentException("method.name=" + cfg.method.name() + " is not known; allowed: mae");
+        };
+    }
+}

@@ -1,0 +1,129 @@
+package org.sparkmim.model.nn;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastAddOp;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Exp;
+import org.nd4j.linalg.api.blas.params.MMulTranspose;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * The tensor kernels our vertices are written with: gemm-backed linear maps, batched matmul, a hand-written
+ * LayerNorm (STACK-NOTES: ND4J's LayerNorm/LayerNormBp ops were 4-7x slower), softmax and GELU.
+ *
+ * <p>Every method writes into caller-provided arrays so the caller decides the workspace of each result.
+ */
+public final class Ops {
+    /** timm / MAE LayerNorm epsilon. */
+    public static final double LN_EPS = 1e-6;
+
+    private Ops() { }
+
+    /** out[M,O] = x[M,I] · W[I,O] + b[O]. */
+    public static void linear(INDArray x, INDArray w, INDArray b, INDArray out) {
+        Nd4j.gemm(x, w, out, false, false, 1.0, 0.0);
+        if (b != null) out.addiRowVector(b);
+    }
+
+    /**
+     * Backward of {@link #linear}: dW[I,O] = xᵀ·dy, db[O] = Σ_rows dy, and, if dx != null, dx[M,I] = dy·Wᵀ
+     * (beta = 1 accumulates into dx, used where a residual already holds a gradient).
+     */
+    public static void linearBackward(INDArray x, INDArray w, INDArray dy, INDArray dw, INDArray db, INDArray dx,
+                                      double beta) {
+        Nd4j.gemm(x, dy, dw, true, false, 1.0, 0.0);
+        if (db != null) db.assign(dy.sum(0));
+        if (dx != null) Nd4j.gemm(dy, w, dx, false, true, 1.0, beta);
+    }
+
+    /** Batched out[...,M,N] = alpha · op(a)[...,M,K] · op(b)[...,K,N] + beta · out. */
+    public static void bmm(INDArray a, INDArray b, INDArray out, boolean transA, boolean transB, double alpha,
+                           double beta) {
+        MMulTranspose mt = MMulTranspose.builder().transposeA(transA).transposeB(transB).build();
+        Nd4j.exec(new Mmul(a, b, out, alpha, beta, mt));
+    }
+
+    /**
+     * LayerNorm over the last axis. x[M,D] → y[M,D]; keeps xhat[M,D] and rstd[M,1] for backward.
+     */
+    public static void layerNorm(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray y) {
+        INDArray mu = x.mean(true, 1);                 // [M,1]
+        xhat.assign(x).subiColumnVector(mu);
+        INDArray var = xhat.mul(xhat).mean(true, 1);    // [M,1], biased variance as in torch LayerNorm
+        rstd.assign(Transforms.pow(var.addi(LN_EPS), -0.5, false));
+        xhat.muliColumnVector(rstd);
+        y.assign(xhat).muliRowVector(g).addiRowVector(b);
+    }
+
+    /**
+     * LayerNorm backward: dg[D], db[D] (overwritten), and dx[M,D] = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
+     * If accumulate, dx is added to (residual streams), otherwise overwritten.
+     */
+    public static void layerNormBackward(INDArray dy, INDArray xhat, INDArray rstd, INDArray g, INDArray dg,
+                                         INDArray db, INDArray dx, boolean accumulate) {
+        dg.assign(dy.mul(xhat).sum(0));
+        db.assign(dy.sum(0));
+        INDArray dxhat = dy.mulRowVector(g);           // [M,D]
+        INDArray m1 = dxhat.mean(true, 1);             // [M,1]
+        INDArray m2 = dxhat.mul(xhat).mean(true, 1);   // [M,1]
+        INDArray t = xhat.mulColumnVector(m2).rsubi(dxhat).subiColumnVector(m1).muliColumnVector(rstd);
+        if (accumulate) dx.addi(t); else dx.assign(t);
+    }
+
+    /** Row softmax over the last axis of s[..., T] into a. */
+    public static void softmaxLastDim(INDArray s, INDArray a) {
+        Nd4j.exec(new SoftMax(s, a, s.rank() - 1));
+    }
+
+    /**
+     * Softmax backward in place: da ← a ⊙ (da − Σ_last(da ⊙ a)). Shapes [B,H,T,T].
+     */
+    public static void softmaxBackwardInPlace(INDArray a, INDArray da) {
+        int r = a.rank();
+        INDArray dot = da.mul(a).sum(r - 1);            // [B,H,T]
+        int[] dims = new int[r - 1];
+        for (int i = 0; i < r - 1; i++) dims[i] = i;
+        Nd4j.exec(new BroadcastSubOp(da, dot, da, dims));
+        da.muli(a);
+    }
+
+    /** s[B,H,T,T] += bias[B,T] broadcast over heads and query rows (additive key-padding mask). */
+    public static void addKeyBias(INDArray s, INDArray bias) {
+        Nd4j.exec(new BroadcastAddOp(s, bias, s, 0, 3));
+    }
+
+    /**
+     * Exact GELU (timm's nn.GELU): y = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). Writes Φ(x) into cdf (kept for backward).
+     * ND4J's PreciseGELUDerivative does not match PreciseGELU's forward (gradient check), hence this.
+     */
+    public static void gelu(INDArray x, INDArray cdf, INDArray y) {
+        cdf.assign(x).muli(1.0 / Math.sqrt(2.0));
+        Nd4j.exec(new Erf(cdf, cdf));
+        cdf.addi(1.0).muli(0.5);
+        y.assign(x).muli(cdf);
+    }
+
+    /** dx = dy ⊙ (Φ(x) + x·φ(x)), φ the standard normal pdf; dx may alias dy. scratch has x's shape. */
+    public static void geluBackward(INDArray x, INDArray cdf, INDArray dy, INDArray dx, INDArray scratch) {
+        scratch.assign(x).muli(x).muli(-0.5);
+        Nd4j.exec(new Exp(scratch, scratch));
+        scratch.muli(1.0 / Math.sqrt(2.0 * Math.PI)).muli(x).addi(cdf);
+        if (dx != dy) dx.assign(dy);
+        dx.muli(scratch);
+    }
+
+    /** Xavier-uniform init for a [fanIn, fanOut] weight (MAE's init for Linear layers). */
+    public static void xavierUniform(INDArray w, long fanIn, long fanOut) {
+        double bound = Math.sqrt(6.0 / (fanIn + fanOut));
+        w.assign(Nd4j.rand(w.dataType(), w.shape()).muli(2 * bound).subi(bound));
+    }
+
+    /** N(0, std) init (MAE: cls and mask tokens, std 0.02). */
+    public static void normal(INDArray w, double std) {
+        w.assign(Nd4j.randn(w.dataType(), w.shape()).muli(std));
+    }
+}

@@ -1,0 +1,227 @@
+package org.sparkmim.model.nn;
+
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.point;
+
+/**
+ * Pre-norm ViT block (timm): x += Attn(LN1 x); x += MLP(LN2 x), MLP ratio 4, GELU, qkv bias, LN eps 1e-6.
+ *
+ * <p>Inputs: x [B,T,D], and optionally an additive key bias [B,T] (0 = attend, -1e9 = padded key) for
+ * variable-length batches (SBAM+AMR, MaPeT). Output: [B,T,D]. Forward and backward are written by hand with
+ * one fused qkv gemm and batched matmuls for attention; the attention scale is folded into the gemm alpha.
+ */
+public class TransformerBlock extends ParamVertexConf {
+    public int dim;
+    public int heads;
+    public int mlpRatio = 4;
+
+    public TransformerBlock() { }
+
+    public TransformerBlock(int dim, int heads) {
+        if (dim % heads != 0) {
+            throw new IllegalArgumentException("model width " + dim + " must be divisible by heads " + heads);
+        }
+        this.dim = dim;
+        this.heads = heads;
+    }
+
+    @Override
+    public LinkedHashMap<String, long[]> paramShapes() {
+        long d = dim, h = (long) dim * mlpRatio;
+        LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
+        m.put("ln1g", new long[]{d});
+        m.put("ln1b", new long[]{d});
+        m.put("qkvW", new long[]{d, 3 * d});
+        m.put("qkvb", new long[]{3 * d});
+        m.put("projW", new long[]{d, d});
+        m.put("projb", new long[]{d});
+        m.put("ln2g", new long[]{d});
+        m.put("ln2b", new long[]{d});
+        m.put("fc1W", new long[]{d, h});
+        m.put("fc1b", new long[]{h});
+        m.put("fc2W", new long[]{h, d});
+        m.put("fc2b", new long[]{d});
+        return m;
+    }
+
+    @Override
+    public boolean isDecayed(String param) {
+        return param.endsWith("W");
+    }
+
+    @Override
+    public void initParams(Map<String, INDArray> p) {
+        long d = dim, h = (long) dim * mlpRatio;
+        p.get("ln1g").assign(1);
+        p.get("ln1b").assign(0);
+        p.get("ln2g").assign(1);
+        p.get("ln2b").assign(0);
+        Ops.xavierUniform(p.get("qkvW"), d, 3 * d);
+        Ops.xavierUniform(p.get("projW"), d, d);
+        Ops.xavierUniform(p.get("fc1W"), d, h);
+        Ops.xavierUniform(p.get("fc2W"), h, d);
+        p.get("qkvb").assign(0);
+        p.get("projb").assign(0);
+        p.get("fc1b").assign(0);
+        p.get("fc2b").assign(0);
+    }
+
+    @Override
+    protected ParamVertex createVertex(ComputationGraph g, String name, int idx, INDArray view, DataType dt) {
+        return new Impl(this, g, name, idx, view, dt);
+    }
+
+    @Override
+    public TransformerBlock clone() {
+        TransformerBlock c = new TransformerBlock();
+        c.dim = dim;
+        c.heads = heads;
+        c.mlpRatio = mlpRatio;
+        return (TransformerBlock) copyBaseInto(c);
+    }
+
+    @Override
+    public int minVertexInputs() {
+        return 1;
+    }
+
+    @Override
+    public int maxVertexInputs() {
+        return 2;
+    }
+
+    @Override
+    public InputType getOutputType(int layerIndex, InputType... in) {
+        return in[0];
+    }
+
+    @Override
+    public String toString() {
+        return "TransformerBlock(dim=" + dim + ",heads=" + heads + ",mlp=" + mlpRatio + ",wd=" + weightDecay + ")";
+    }
+
+    static final class Impl extends ParamVertex {
+        private final int d, h, dh;
+        private final double scale;
+        // forward caches (ACTIVATIONS workspace: alive until this vertex's backward)
+        private INDArray x2, xhat1, rstd1, h1, qkvh, att, ocat, x1, xhat2, rstd2, h2, f, cdf, gf;
+        private long bSz, tSz;
+
+        Impl(TransformerBlock c, ComputationGraph g, String name, int idx, INDArray view, DataType dt) {
+            super(c, g, name, idx, view, dt);
+            d = c.dim;
+            h = c.heads;
+            dh = c.dim / c.heads;
+            scale = 1.0 / Math.sqrt(dh);
+        }
+
+        @Override
+        public INDArray doForward(boolean training, LayerWorkspaceMgr ws) {
+            INDArray x = inputs[0];                                       // [B,T,D]
+            bSz = x.size(0);
+            tSz = x.size(1);
+            long m = bSz * tSz;
+            x2 = x.dup('c').reshape('c', m, d);                           // [BT,D] (dup: input may be a view)
+            xhat1 = act(ws, m, d);
+            rstd1 = act(ws, m, 1);
+            h1 = act(ws, m, d);
+            Ops.layerNorm(x2, params.get("ln1g"), params.get("ln1b"), xhat1, rstd1, h1);
+
+            INDArray qkv = act(ws, m, 3L * d);                            // [BT,3D]
+            Ops.linear(h1, params.get("qkvW"), params.get("qkvb"), qkv);
+            // [B,T,3,H,dh] -> [3,B,H,T,dh], contiguous so each of q,k,v is a batched-matmul operand
+            qkvh = act(ws, 3, bSz, h, tSz, dh);
+            qkvh.assign(qkv.reshape('c', bSz, tSz, 3, h, dh).permute(2, 0, 3, 1, 4));
+            INDArray q = qkvh.get(point(0), all(), all(), all(), all());
+            INDArray k = qkvh.get(point(1), all(), all(), all(), all());
+            INDArray v = qkvh.get(point(2), all(), all(), all(), all());
+
+            INDArray s = act(ws, bSz, h, tSz, tSz);                      // [B,H,T,T]
+            Ops.bmm(q, k, s, false, true, scale, 0.0);
+            if (inputs.length > 1 && inputs[1] != null) Ops.addKeyBias(s, inputs[1]);
+            att = act(ws, bSz, h, tSz, tSz);
+            Ops.softmaxLastDim(s, att);
+            INDArray oh = act(ws, bSz, h, tSz, dh);                      // [B,H,T,dh]
+            Ops.bmm(att, v, oh, false, false, 1.0, 0.0);
+            ocat = act(ws, m, d);                                          // [BT,D] heads concatenated
+            ocat.reshape('c', bSz, tSz, h, dh).assign(oh.permute(0, 2, 1, 3));
+
+            x1 = act(ws, m, d);                                            // x + proj(attn)
+            Ops.linear(ocat, params.get("projW"), params.get("projb"), x1);
+            x1.addi(x2);
+
+            xhat2 = act(ws, m, d);
+            rstd2 = act(ws, m, 1);
+            h2 = act(ws, m, d);
+            Ops.layerNorm(x1, params.get("ln2g"), params.get("ln2b"), xhat2, rstd2, h2);
+            long hid = (long) d * ((TransformerBlock) conf).mlpRatio;
+            f = act(ws, m, hid);
+            Ops.linear(h2, params.get("fc1W"), params.get("fc1b"), f);
+            cdf = act(ws, m, hid);
+            gf = act(ws, m, hid);
+            Ops.gelu(f, cdf, gf);
+            INDArray out = act(ws, m, d);
+            Ops.linear(gf, params.get("fc2W"), params.get("fc2b"), out);
+            out.addi(x1);
+            return out.reshape('c', bSz, tSz, d);
+        }
+
+        @Override
+        public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr ws) {
+            long m = bSz * tSz;
+            long hid = f.size(1);
+            INDArray dout = epsilon.dup('c').reshape('c', m, d);          // [BT,D]
+            // MLP branch
+            INDArray dg = bpWork(ws, m, hid);
+            Ops.linearBackward(gf, params.get("fc2W"), dout, grads.get("fc2W"), grads.get("fc2b"), dg, 0.0);
+            INDArray scratch = bpWork(ws, m, hid);
+            Ops.geluBackward(f, cdf, dg, dg, scratch);                          // dg := d f
+            INDArray dh2 = bpWork(ws, m, d);
+            Ops.linearBackward(h2, params.get("fc1W"), dg, grads.get("fc1W"), grads.get("fc1b"), dh2, 0.0);
+            INDArray dx1 = dout;                                            // residual: dx1 = dout + LN2'(dh2)
+            Ops.layerNormBackward(dh2, xhat2, rstd2, params.get("ln2g"), grads.get("ln2g"), grads.get("ln2b"),
+                    dx1, true);
+            // attention branch
+            INDArray docat = bpWork(ws, m, d);
+            Ops.linearBackward(ocat, params.get("projW"), dx1, grads.get("projW"), grads.get("projb"), docat, 0.0);
+            INDArray doh = bpWork(ws, bSz, h, tSz, dh);
+            doh.assign(docat.reshape('c', bSz, tSz, h, dh).permute(0, 2, 1, 3));
+            INDArray q = qkvh.get(point(0), all(), all(), all(), all());
+            INDArray k = qkvh.get(point(1), all(), all(), all(), all());
+            INDArray v = qkvh.get(point(2), all(), all(), all(), all());
+            INDArray dqkvh = bpWork(ws, 3, bSz, h, tSz, dh);
+            INDArray dq = dqkvh.get(point(0), all(), all(), all(), all());
+            INDArray dk = dqkvh.get(point(1), all(), all(), all(), all());
+            INDArray dv = dqkvh.get(point(2), all(), all(), all(), all());
+            INDArray da = bpWork(ws, bSz, h, tSz, tSz);
+            Ops.bmm(doh, v, da, false, true, 1.0, 0.0);                   // dA = dO·Vᵀ
+            Ops.bmm(att, doh, dv, true, false, 1.0, 0.0);                 // dV = Aᵀ·dO
+            Ops.softmaxBackwardInPlace(att, da);                           // da := dS (pre-scale)
+            Ops.bmm(da, k, dq, false, false, scale, 0.0);                  // dQ = s·dS·K
+            Ops.bmm(da, q, dk, true, false, scale, 0.0);                   // dK = s·dSᵀ·Q
+            INDArray dqkv = bpWork(ws, m, 3L * d);
+            dqkv.reshape('c', bSz, tSz, 3, h, dh).assign(dqkvh.permute(1, 3, 0, 2, 4));
+            INDArray dh1 = bpWork(ws, m, d);
+            Ops.linearBackward(h1, params.get("qkvW"), dqkv, grads.get("qkvW"), grads.get("qkvb"), dh1, 0.0);
+            INDArray dx = actGrad(ws, m, d);
+            dx.assign(dx1);
+            Ops.layerNormBackward(dh1, xhat1, rstd1, params.get("ln1g"), grads.get("ln1g"), grads.get("ln1b"),
+                    dx, true);
+            INDArray[] eps = new INDArray[inputs.length];
+            eps[0] = dx.reshape('c', bSz, tSz, d);
+            return result(gradient(), eps);
+        }
+    }
+}

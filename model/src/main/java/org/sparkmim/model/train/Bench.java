@@ -1,0 +1,90 @@
+package org.sparkmim.model.train;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
+import org.sparkmim.model.config.ModelConfig;
+import org.sparkmim.model.method.MimMethod;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Throughput measurement: the machine's fp32 matmul peak through ND4J's BLAS, the model's training img/s,
+ * its analytic FLOPs, and MFU = achieved / peak. Prints figures; never asserts on time.
+ */
+public final class Bench {
+    private Bench() { }
+
+    public record Result(double imgPerSec, double gflopPerImage, double gflops, double peakGflops, double mfu,
+                         double[] windowRates) { }
+
+    /** Best GFLOP/s of fp32 gemm over transformer-like shapes (M×K·K×N), best-of-reps per shape. */
+    public static double matmulPeak(List<int[]> shapes, int reps) {
+        double best = 0;
+        for (int[] s : shapes) {
+            INDArray a = Nd4j.rand(DataType.FLOAT, s[0], s[1]);
+            INDArray b = Nd4j.rand(DataType.FLOAT, s[1], s[2]);
+            INDArray c = Nd4j.createUninitialized(DataType.FLOAT, s[0], s[2]);
+            for (int i = 0; i < 3; i++) Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+            double flop = 2.0 * s[0] * s[1] * s[2];
+            for (int r = 0; r < reps; r++) {
+                long t = System.nanoTime();
+                Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+                best = Math.max(best, flop / (System.nanoTime() - t));
+            }
+        }
+        return best; // flop per ns = GFLOP/s
+    }
+
+    public static List<int[]> defaultShapes() {
+        return List.of(new int[]{3328, 192, 576}, new int[]{3328, 192, 768}, new int[]{3328, 768, 192},
+                new int[]{2048, 1024, 1024}, new int[]{4096, 512, 2048});
+    }
+
+    /**
+     * Analytic training FLOPs per image (matmuls only, forward × 3 for forward + backward) of the MAE graph with
+     * K visible tokens: encoder on 1+K tokens, decoder on 1+N.
+     */
+    public static double maeFlopsPerImage(ModelConfig m, int keep) {
+        int n = m.tokens(), p = m.patchDim();
+        double fwd = 2.0 * keep * p * m.dim;                                  // patch embed (visible only)
+        fwd += m.depth * blockFlops(1 + keep, m.dim);
+        fwd += 2.0 * (1 + keep) * m.dim * m.decoderDim;                       // decoder embed
+        fwd += m.decoderDepth * blockFlops(1 + n, m.decoderDim);
+        fwd += 2.0 * n * m.decoderDim * p;                                    // pixel head
+        return 3 * fwd;
+    }
+
+    /** One pre-norm block on T tokens of width D: qkv, QKᵀ, AV, proj, fc1, fc2. */
+    static double blockFlops(int t, int d) {
+        return 2.0 * t * d * 3 * d + 2.0 * 2 * t * t * d + 2.0 * t * d * d + 2.0 * 2 * t * d * 4 * d;
+    }
+
+    /**
+     * Train on pre-built batches (no data path in the timing), warmup steps first, then windows of steps;
+     * img/s is the median window.
+     */
+    public static Result trainThroughput(MimMethod method, List<MultiDataSet> batches, int batchSize, int warmup,
+                                         int windows, int stepsPerWindow, double flopPerImage, double peak) {
+        Adam adam = Adam.builder().learningRate(1e-4).beta1(0.9).beta2(0.95).build();
+        ComputationGraph g = new ComputationGraph(method.graph(adam, 0.05, 0, DataType.FLOAT));
+        g.init();
+        int k = 0;
+        for (int i = 0; i < warmup; i++) g.fit(batches.get(k++ % batches.size()));
+        double[] rates = new double[windows];
+        for (int w = 0; w < windows; w++) {
+            long t = System.nanoTime();
+            for (int i = 0; i < stepsPerWindow; i++) g.fit(batches.get(k++ % batches.size()));
+            rates[w] = stepsPerWindow * (double) batchSize / ((System.nanoTime() - t) / 1e9);
+        }
+        double[] sorted = rates.clone();
+        Arrays.sort(sorted);
+        double med = sorted[windows / 2];
+        double gflops = med * flopPerImage / 1e9;
+        return new Result(med, flopPerImage / 1e9, gflops, peak, gflops / peak, rates);
+    }
+}

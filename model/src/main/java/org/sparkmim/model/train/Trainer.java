@@ -1,0 +1,236 @@
+package org.sparkmim.model.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.learning.config.Adam;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sparkmim.masking.MaskSeeds;
+import org.sparkmim.model.config.MimConfig;
+import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.method.Batch;
+import org.sparkmim.model.method.Methods;
+import org.sparkmim.model.method.MimMethod;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Single-JVM pretraining: the data path (augment → method.prepare) runs one batch ahead on a helper thread while
+ * DL4J fits the current one. Logs progress (step/total, loss, img/s, LR, ETA), appends metrics.jsonl and writes
+ * atomic checkpoints with provenance.
+ */
+public final class Trainer {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+    private static final long AUG_SALT = 0x5DEECE66DL;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final MimConfig cfg;
+    private final ImageSet train;
+    private final Path runDir;
+    private final MimMethod method;
+
+    public record Result(Path runDir, long steps, int epochs, double finalLoss, double firstLoss, double imgPerSec,
+                         boolean stoppedByBudget, Path checkpoint) { }
+
+    /** A non-finite loss: the run stops, and the last good checkpoint stays. */
+    public static final class NonFiniteLossException extends RuntimeException {
+        public NonFiniteLossException(String msg) {
+            super(msg);
+        }
+    }
+
+    public Trainer(MimConfig cfg, ImageSet train, Path runDir) {
+        this.cfg = cfg;
+        this.train = train;
+        this.runDir = runDir;
+        this.method = Methods.create(cfg);
+        int s = cfg.model.imageSize;
+        if (train.channels() != cfg.model.channels) {
+            throw new IllegalArgumentException("data has " + train.channels() + " channels but model.channels="
+                    + cfg.model.channels);
+        }
+        if (train.height() < s || train.width() < s) {
+            throw new IllegalArgumentException("data images are " + train.height() + "x" + train.width()
+                    + ", smaller than model.image-size=" + s);
+        }
+    }
+
+    public int stepsPerEpoch() {
+        return train.count() / cfg.optim.batch();
+    }
+
+    public ComputationGraph newGraph() {
+        int spe = stepsPerEpoch();
+        var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
+                Math.round(cfg.optim.warmupEpochs() * spe), (long) cfg.optim.epochs() * spe);
+        Adam adam = Adam.builder().learningRateSchedule(sched).beta1(cfg.optim.beta1()).beta2(cfg.optim.beta2())
+                .epsilon(1e-8).build();
+        ComputationGraph g = new ComputationGraph(method.graph(adam, cfg.optim.weightDecay(), cfg.run.seed(), DataType.FLOAT));
+        g.init();
+        return g;
+    }
+
+    public Result run() {
+        int spe = stepsPerEpoch();
+        if (spe < 1) {
+            throw new IllegalArgumentException("optim.batch=" + cfg.optim.batch() + " is larger than the training set ("
+                    + train.count() + " images from " + train.source() + ")");
+        }
+        long total = (long) spe * cfg.optim.epochs();
+        try {
+            Files.createDirectories(runDir);
+            Files.writeString(runDir.resolve("config.conf"), cfg.render() + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create run directory " + runDir, e);
+        }
+        ComputationGraph g = newGraph();
+        var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
+                Math.round(cfg.optim.warmupEpochs() * spe), total);
+        LOG.info("run {}: method {} model {} params {} | {} images, batch {}, {} steps/epoch, {} epochs, peak LR {}",
+                runDir, method.name(), cfg.model, g.numParams(), train.count(), cfg.optim.batch(), spe,
+                cfg.optim.epochs(), String.format("%.3g", cfg.optim.peakLr()));
+
+        long budgetNanos = (long) (cfg.run.timeBudgetMinutes() * 60e9);
+        long t0 = System.nanoTime(), tWin = t0;
+        long step = 0, winImages = 0;
+        double loss = Double.NaN, firstLoss = Double.NaN, lastRate = 0, lossAcc = 0;
+        int lossN = 0, epochsDone = 0;
+        boolean budgetHit = false;
+        Path lastCkpt = null;
+        ExecutorService prep = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "mim-data");
+            t.setDaemon(true);
+            return t;
+        });
+        try (BufferedWriter metrics = Files.newBufferedWriter(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
+            outer:
+            for (int epoch = 0; epoch < cfg.optim.epochs(); epoch++) {
+                int[] order = permutation(train.count(), new SplittableRandom(MaskSeeds.seed(cfg.run.seed(), epoch, "order")));
+                final int ep = epoch;
+                CompletableFuture<MultiDataSet> next = CompletableFuture.supplyAsync(() -> prepare(order, 0, ep), prep);
+                for (int s = 0; s < spe; s++) {
+                    MultiDataSet mds = next.join();
+                    if (s + 1 < spe) {
+                        final int si = s + 1;
+                        next = CompletableFuture.supplyAsync(() -> prepare(order, si, ep), prep);
+                    }
+                    g.fit(mds);
+                    loss = g.score();
+                    if (!Double.isFinite(loss)) {
+                        throw new NonFiniteLossException("loss became " + loss + " at step " + step + " (epoch " + epoch
+                                + "); last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt)
+                                + ". Lower optim.base-lr or check the data.");
+                    }
+                    if (Double.isNaN(firstLoss)) firstLoss = loss;
+                    step++;
+                    winImages += cfg.optim.batch();
+                    lossAcc += loss;
+                    lossN++;
+                    if (step % cfg.run.logEvery() == 0 || step == total) {
+                        long now = System.nanoTime();
+                        lastRate = winImages / ((now - tWin) / 1e9);
+                        double elapsed = (now - t0) / 1e9;
+                        double eta = (total - step) * (elapsed / step);
+                        if (budgetNanos > 0) eta = Math.min(eta, Math.max(0, budgetNanos / 1e9 - elapsed));
+                        double lr = sched.lr(step - 1);
+                        LOG.info(String.format("step %d/%d (%.0f%%) epoch %d/%d loss %.4f lr %.3g %.1f img/s ETA %s",
+                                step, total, 100.0 * step / total, epoch + 1, cfg.optim.epochs(), lossAcc / lossN, lr,
+                                lastRate, human(eta)));
+                        Map<String, Object> rec = new LinkedHashMap<>();
+                        rec.put("step", step);
+                        rec.put("epoch", epoch + (s + 1) / (double) spe);
+                        rec.put("loss", lossAcc / lossN);
+                        rec.put("lr", lr);
+                        rec.put("img_per_s", lastRate);
+                        rec.put("elapsed_s", elapsed);
+                        metrics.write(JSON.writeValueAsString(rec));
+                        metrics.newLine();
+                        metrics.flush();
+                        tWin = now;
+                        winImages = 0;
+                        lossAcc = 0;
+                        lossN = 0;
+                    }
+                    if (cfg.run.checkpointEvery() > 0 && step % cfg.run.checkpointEvery() == 0) {
+                        lastCkpt = checkpoint(g, step, epoch);
+                    }
+                    if (budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos) {
+                        budgetHit = true;
+                        LOG.info("time budget of {} min reached at step {} (epoch {})", cfg.run.timeBudgetMinutes(), step, epoch + 1);
+                        break outer;
+                    }
+                }
+                epochsDone = epoch + 1;
+                lastCkpt = checkpoint(g, step, epoch + 1);
+            }
+            if (budgetHit) lastCkpt = checkpoint(g, step, epochsDone);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write metrics under " + runDir, e);
+        } finally {
+            prep.shutdownNow();
+        }
+        double rate = step * (double) cfg.optim.batch() / ((System.nanoTime() - t0) / 1e9);
+        return new Result(runDir, step, epochsDone, loss, firstLoss, rate, budgetHit, lastCkpt);
+    }
+
+    /** Batch s of the epoch's order → augmented, normalized images → the method's MultiDataSet. */
+    private MultiDataSet prepare(int[] order, int s, int epoch) {
+        return method.prepare(batch(train, order, s * cfg.optim.batch(), cfg.optim.batch(), epoch, cfg));
+    }
+
+    /** Augmented batch of images order[from .. from+size). Augmentation is seeded per (run, epoch, image). */
+    public static Batch batch(ImageSet data, int[] order, int from, int size, int epoch, MimConfig cfg) {
+        int out = cfg.model.imageSize, c = data.channels(), h = data.height(), w = data.width();
+        float[] src = new float[h * w * c];
+        float[] px = new float[size * out * out * c];
+        String[] keys = new String[size];
+        boolean crop = out > 28 || h != out || w != out;
+        for (int i = 0; i < size; i++) {
+            int idx = order[from + i];
+            keys[i] = data.key(idx);
+            data.copyImage(idx, src, 0);
+            SplittableRandom rng = MaskSeeds.stream(cfg.run.seed() ^ AUG_SALT, epoch, keys[i]);
+            Augment.apply(src, 0, h, w, c, out, crop, cfg.data.cropScaleMin(), cfg.data.flipProb(), cfg.data.mean(),
+                    cfg.data.std(), rng, px, i * out * out * c);
+        }
+        return new Batch(px, size, out, out, c, keys, epoch, cfg.run.seed());
+    }
+
+    private Path checkpoint(ComputationGraph g, long step, int epoch) {
+        Path p = Checkpoints.save(g, runDir, new Checkpoints.Provenance(step, epoch, cfg.run.seed(), cfg.render(),
+                cfg.fingerprint(), cfg.architectureFingerprint(), method.name()), cfg.run.keepCheckpoints());
+        LOG.info("checkpoint {}", p);
+        return p;
+    }
+
+    static int[] permutation(int n, SplittableRandom rng) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = rng.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    static String human(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60)
+                : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+}

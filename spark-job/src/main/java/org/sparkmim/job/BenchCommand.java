@@ -1,0 +1,70 @@
+package org.sparkmim.job;
+
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.sparkmim.masking.RandomMasking;
+import org.sparkmim.model.config.MimConfig;
+import org.sparkmim.model.data.FashionMnist;
+import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.method.Methods;
+import org.sparkmim.model.method.MimMethod;
+import org.sparkmim.model.train.Bench;
+import org.sparkmim.model.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** Training throughput of a model (default MAE-tiny, batch 256, 28×28 p4) as img/s, GFLOP/s and MFU. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure matmul peak, training img/s, FLOPs/img, GFLOP/s and MFU (default: MAE-tiny, batch 256).")
+public class BenchCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions opts = new CommonOptions();
+
+    @Option(names = "--warmup", defaultValue = "5", description = "Untimed steps first (default ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--windows", defaultValue = "5", description = "Timed windows; img/s is their median (default ${DEFAULT-VALUE}).")
+    int windows;
+
+    @Option(names = "--steps", defaultValue = "5", description = "Steps per window (default ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Override
+    public Integer call() {
+        MimConfig cfg = opts.resolve(null, Map.of("model.size", "tiny", "optim.batch", "256"));
+        int b = cfg.optim.batch();
+        System.err.printf("env: OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s, ND4J backend %s, %d cores%n",
+                System.getenv("OPENBLAS_CORETYPE"), System.getenv("OMP_NUM_THREADS"), System.getenv("OMP_WAIT_POLICY"),
+                Nd4j.getBackend().getClass().getSimpleName(), Runtime.getRuntime().availableProcessors());
+        double peak = Bench.matmulPeak(Bench.defaultShapes(), 8);
+        System.err.printf("fp32 matmul peak through ND4J: %.1f GFLOP/s%n", peak);
+
+        ImageSet data = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
+        MimMethod method = Methods.create(cfg);
+        int nBatches = Math.min(4, data.count() / b);
+        int[] order = new int[data.count()];
+        Arrays.setAll(order, i -> i);
+        List<MultiDataSet> batches = new ArrayList<>();
+        for (int i = 0; i < nBatches; i++) batches.add(method.prepare(Trainer.batch(data, order, i * b, b, 0, cfg)));
+        int keep = RandomMasking.keepCount(cfg.model.tokens(), cfg.method.maskRatio());
+        double flop = Bench.maeFlopsPerImage(cfg.model, keep);
+        Bench.Result r = Bench.trainThroughput(method, batches, b, warmup, windows, steps, flop, peak);
+        System.err.printf("%s %s batch %d: windows %s img/s%n", cfg.method.name(), cfg.model, b, Arrays.toString(
+                Arrays.stream(r.windowRates()).map(x -> Math.round(x * 10) / 10.0).toArray()));
+        System.err.printf("train %.1f img/s | %.3f GFLOP/img | %.1f GFLOP/s | MFU %.1f%% of %.1f GFLOP/s%n",
+                r.imgPerSec(), r.gflopPerImage(), r.gflops(), 100 * r.mfu(), peak);
+        new Summary("bench").put("model", cfg.model.toString()).put("method", cfg.method.name()).put("batch", b)
+                .put("img_per_s", PretrainCommand.round(r.imgPerSec())).put("gflop_per_img", PretrainCommand.round(r.gflopPerImage()))
+                .put("gflops", PretrainCommand.round(r.gflops())).put("peak_gflops", PretrainCommand.round(peak))
+                .put("mfu", PretrainCommand.round(r.mfu())).put("openblas_coretype", String.valueOf(System.getenv("OPENBLAS_CORETYPE")))
+                .print();
+        return ExitCodes.OK;
+    }
+}
