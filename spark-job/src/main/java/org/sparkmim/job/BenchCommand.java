@@ -36,8 +36,12 @@ public class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "5", description = "Steps per window (default ${DEFAULT-VALUE}).")
     int steps;
 
+    @Option(names = "--profile", description = "Also print wall time per section of the hand-written passes.")
+    boolean profile;
+
     @Override
     public Integer call() {
+        org.sparkmim.model.nn.Prof.enable(profile);
         MimConfig cfg = opts.resolve(null, Map.of("model.size", "tiny", "optim.batch", "256"));
         int b = cfg.optim.batch();
         System.err.printf("env: OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s, ND4J backend %s, %d cores%n",
@@ -60,6 +64,11 @@ public class BenchCommand implements Callable<Integer> {
                 Arrays.stream(r.windowRates()).map(x -> Math.round(x * 10) / 10.0).toArray()));
         System.err.printf("train %.1f img/s | %.3f GFLOP/img | %.1f GFLOP/s | MFU %.1f%% of %.1f GFLOP/s%n",
                 r.imgPerSec(), r.gflopPerImage(), r.gflops(), 100 * r.mfu(), peak);
+        if (profile) {
+            System.err.print(org.sparkmim.model.nn.Prof.report());
+            System.err.printf("timed steps wall total: %.1f ms (the rest is DL4J: output layer, updater, graph bookkeeping)%n",
+                    r.timedMillis());
+        }
         new Summary("bench").put("model", cfg.model.toString()).put("method", cfg.method.name()).put("batch", b)
                 .put("img_per_s", PretrainCommand.round(r.imgPerSec())).put("gflop_per_img", PretrainCommand.round(r.gflopPerImage()))
                 .put("gflops", PretrainCommand.round(r.gflops())).put("peak_gflops", PretrainCommand.round(peak))

@@ -89,17 +89,21 @@ public class DropCls extends GraphVertex {
 
         @Override
         public INDArray doForward(boolean training, LayerWorkspaceMgr ws) {
+            long t0 = Prof.t();
             INDArray x = inputs[0];
             inShape = x.shape();
             INDArray out = ws.createUninitialized(ArrayType.ACTIVATIONS, x.dataType(), inShape[0], inShape[1] - 1, inShape[2]);
             out.assign(x.get(all(), interval(1, inShape[1]), all()));
+            Prof.add("drop_cls.f", t0);
             return out;
         }
 
         @Override
         public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr ws) {
+            long t0 = Prof.t();
             INDArray dx = ws.create(ArrayType.ACTIVATION_GRAD, epsilon.dataType(), inShape);   // zeros: CLS gets none
             dx.get(all(), interval(1, inShape[1]), all()).assign(epsilon);
+            Prof.add("drop_cls.b", t0);
             return new Pair<>(null, new INDArray[]{dx});
         }
 

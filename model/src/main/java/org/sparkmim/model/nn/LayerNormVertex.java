@@ -82,6 +82,7 @@ public class LayerNormVertex extends ParamVertexConf {
 
         @Override
         public INDArray doForward(boolean training, LayerWorkspaceMgr ws) {
+            long t0 = Prof.t();
             shape = inputs[0].shape();
             long m = inputs[0].length() / d;
             INDArray x = inputs[0].dup('c').reshape('c', m, d);
@@ -89,15 +90,18 @@ public class LayerNormVertex extends ParamVertexConf {
             rstd = act(ws, m, 1);
             INDArray y = act(ws, m, d);
             Ops.layerNorm(x, params.get("g"), params.get("b"), xhat, rstd, y);
+            Prof.add("final_ln.f", t0);
             return y.reshape('c', shape);
         }
 
         @Override
         public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr ws) {
+            long t0 = Prof.t();
             long m = xhat.size(0);
             INDArray dy = epsilon.dup('c').reshape('c', m, d);
             INDArray dx = actGrad(ws, m, d);
             Ops.layerNormBackward(dy, xhat, rstd, params.get("g"), grads.get("g"), grads.get("b"), dx, false);
+            Prof.add("final_ln.b", t0);
             return result(gradient(), dx.reshape('c', shape));
         }
     }

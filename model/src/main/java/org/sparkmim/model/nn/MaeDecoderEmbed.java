@@ -108,6 +108,7 @@ public class MaeDecoderEmbed extends ParamVertexConf {
 
         @Override
         public INDArray doForward(boolean training, LayerWorkspaceMgr ws) {
+            long t0 = Prof.t();
             INDArray lat = inputs[0];
             bSz = lat.size(0);
             kSz = lat.size(1) - 1;
@@ -136,11 +137,13 @@ public class MaeDecoderEmbed extends ParamVertexConf {
             Nd4j.pullRows(src, out, 1, srcRow);
             INDArray out3 = out.reshape('c', bSz, 1 + nTok, dd);
             out3.addi(pos.reshape(1, 1 + nTok, dd).broadcast(bSz, 1 + nTok, dd));
+            Prof.add("dec_embed.f", t0);
             return out3;
         }
 
         @Override
         public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr ws) {
+            long t0 = Prof.t();
             int dd = c.decoderDim;
             long rowsIn = bSz * (1 + kSz);
             INDArray dOut = epsilon.dup('c').reshape('c', bSz * (1 + nTok), dd);
@@ -162,6 +165,7 @@ public class MaeDecoderEmbed extends ParamVertexConf {
             grads.get("maskToken").assign(sel.mmul(dOut).reshape(dd));
             INDArray dlat = actGrad(ws, rowsIn, c.dim);
             Ops.linearBackward(lat2d, params.get("W"), dy, grads.get("W"), grads.get("b"), dlat, 0.0);
+            Prof.add("dec_embed.b", t0);
             return result(gradient(), dlat.reshape('c', bSz, 1 + kSz, c.dim), null);
         }
     }

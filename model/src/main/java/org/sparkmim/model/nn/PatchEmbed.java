@@ -113,6 +113,7 @@ public class PatchEmbed extends ParamVertexConf {
 
         @Override
         public INDArray doForward(boolean training, LayerWorkspaceMgr ws) {
+            long t0 = Prof.t();
             INDArray patches = inputs[0], ids = inputs[1];
             long n = (long) c.gridH * c.gridW;
             bSz = patches.size(0);
@@ -129,15 +130,18 @@ public class PatchEmbed extends ParamVertexConf {
             INDArray out = act(ws, bSz, 1 + kSz, c.dim);
             out.get(all(), point(0), all()).assign(params.get("cls").reshape(1, c.dim).broadcast(bSz, c.dim));
             out.get(all(), interval(1, 1 + kSz), all()).assign(e.reshape('c', bSz, kSz, c.dim));
+            Prof.add("embed.f", t0);
             return out;
         }
 
         @Override
         public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr ws) {
+            long t0 = Prof.t();
             INDArray dOut = epsilon;                                                  // [B,1+K,D]
             grads.get("cls").assign(dOut.get(all(), point(0), all()).sum(0));
             INDArray de = dOut.get(all(), interval(1, 1 + kSz), all()).dup('c').reshape('c', bSz * kSz, c.dim);
             Ops.linearBackward(xs, params.get("W"), de, grads.get("W"), grads.get("b"), null, 0.0);
+            Prof.add("embed.b", t0);
             return result(gradient(), null, null);
         }
     }

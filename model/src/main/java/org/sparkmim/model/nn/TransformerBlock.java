@@ -129,6 +129,7 @@ public class TransformerBlock extends ParamVertexConf {
 
         @Override
         public INDArray doForward(boolean training, LayerWorkspaceMgr ws) {
+            long t = Prof.t();
             INDArray x = inputs[0];                                       // [B,T,D]
             bSz = x.size(0);
             tSz = x.size(1);
@@ -138,66 +139,85 @@ public class TransformerBlock extends ParamVertexConf {
             rstd1 = act(ws, m, 1);
             h1 = act(ws, m, d);
             Ops.layerNorm(x2, params.get("ln1g"), params.get("ln1b"), xhat1, rstd1, h1);
+            t = Prof.add("blk.f.ln", t);
 
             INDArray qkv = act(ws, m, 3L * d);                            // [BT,3D]
             Ops.linear(h1, params.get("qkvW"), params.get("qkvb"), qkv);
+            t = Prof.add("blk.f.qkv_gemm", t);
             // [B,T,3,H,dh] -> [3,B,H,T,dh], contiguous so each of q,k,v is a batched-matmul operand
             qkvh = act(ws, 3, bSz, h, tSz, dh);
             qkvh.assign(qkv.reshape('c', bSz, tSz, 3, h, dh).permute(2, 0, 3, 1, 4));
+            t = Prof.add("blk.f.qkv_permute", t);
             INDArray q = qkvh.get(point(0), all(), all(), all(), all());
             INDArray k = qkvh.get(point(1), all(), all(), all(), all());
             INDArray v = qkvh.get(point(2), all(), all(), all(), all());
 
             INDArray s = act(ws, bSz, h, tSz, tSz);                      // [B,H,T,T]
             Ops.bmm(q, k, s, false, true, scale, 0.0);
+            t = Prof.add("blk.f.qk_bmm", t);
             if (inputs.length > 1 && inputs[1] != null) Ops.addKeyBias(s, inputs[1]);
             att = act(ws, bSz, h, tSz, tSz);
             Ops.softmaxLastDim(s, att);
+            t = Prof.add("blk.f.softmax", t);
             INDArray oh = act(ws, bSz, h, tSz, dh);                      // [B,H,T,dh]
             Ops.bmm(att, v, oh, false, false, 1.0, 0.0);
+            t = Prof.add("blk.f.av_bmm", t);
             ocat = act(ws, m, d);                                          // [BT,D] heads concatenated
             ocat.reshape('c', bSz, tSz, h, dh).assign(oh.permute(0, 2, 1, 3));
+            t = Prof.add("blk.f.o_permute", t);
 
             x1 = act(ws, m, d);                                            // x + proj(attn)
             Ops.linear(ocat, params.get("projW"), params.get("projb"), x1);
             x1.addi(x2);
+            t = Prof.add("blk.f.proj", t);
 
             xhat2 = act(ws, m, d);
             rstd2 = act(ws, m, 1);
             h2 = act(ws, m, d);
             Ops.layerNorm(x1, params.get("ln2g"), params.get("ln2b"), xhat2, rstd2, h2);
+            t = Prof.add("blk.f.ln", t);
             long hid = (long) d * ((TransformerBlock) conf).mlpRatio;
             f = act(ws, m, hid);
             Ops.linear(h2, params.get("fc1W"), params.get("fc1b"), f);
+            t = Prof.add("blk.f.fc1", t);
             cdf = act(ws, m, hid);
             gf = act(ws, m, hid);
             Ops.gelu(f, cdf, gf);
+            t = Prof.add("blk.f.gelu", t);
             INDArray out = act(ws, m, d);
             Ops.linear(gf, params.get("fc2W"), params.get("fc2b"), out);
             out.addi(x1);
+            t = Prof.add("blk.f.fc2", t);
             return out.reshape('c', bSz, tSz, d);
         }
 
         @Override
         public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr ws) {
+            long t = Prof.t();
             long m = bSz * tSz;
             long hid = f.size(1);
             INDArray dout = epsilon.dup('c').reshape('c', m, d);          // [BT,D]
             // MLP branch
             INDArray dg = bpWork(ws, m, hid);
             Ops.linearBackward(gf, params.get("fc2W"), dout, grads.get("fc2W"), grads.get("fc2b"), dg, 0.0);
+            t = Prof.add("blk.b.fc2", t);
             INDArray scratch = bpWork(ws, m, hid);
             Ops.geluBackward(f, cdf, dg, dg, scratch);                          // dg := d f
+            t = Prof.add("blk.b.gelu", t);
             INDArray dh2 = bpWork(ws, m, d);
             Ops.linearBackward(h2, params.get("fc1W"), dg, grads.get("fc1W"), grads.get("fc1b"), dh2, 0.0);
+            t = Prof.add("blk.b.fc1", t);
             INDArray dx1 = dout;                                            // residual: dx1 = dout + LN2'(dh2)
             Ops.layerNormBackward(dh2, xhat2, rstd2, params.get("ln2g"), grads.get("ln2g"), grads.get("ln2b"),
                     dx1, true);
+            t = Prof.add("blk.b.ln", t);
             // attention branch
             INDArray docat = bpWork(ws, m, d);
             Ops.linearBackward(ocat, params.get("projW"), dx1, grads.get("projW"), grads.get("projb"), docat, 0.0);
+            t = Prof.add("blk.b.proj", t);
             INDArray doh = bpWork(ws, bSz, h, tSz, dh);
             doh.assign(docat.reshape('c', bSz, tSz, h, dh).permute(0, 2, 1, 3));
+            t = Prof.add("blk.b.o_permute", t);
             INDArray q = qkvh.get(point(0), all(), all(), all(), all());
             INDArray k = qkvh.get(point(1), all(), all(), all(), all());
             INDArray v = qkvh.get(point(2), all(), all(), all(), all());
@@ -208,17 +228,23 @@ public class TransformerBlock extends ParamVertexConf {
             INDArray da = bpWork(ws, bSz, h, tSz, tSz);
             Ops.bmm(doh, v, da, false, true, 1.0, 0.0);                   // dA = dO·Vᵀ
             Ops.bmm(att, doh, dv, true, false, 1.0, 0.0);                 // dV = Aᵀ·dO
+            t = Prof.add("blk.b.av_bmm", t);
             Ops.softmaxBackwardInPlace(att, da);                           // da := dS (pre-scale)
+            t = Prof.add("blk.b.softmax", t);
             Ops.bmm(da, k, dq, false, false, scale, 0.0);                  // dQ = s·dS·K
             Ops.bmm(da, q, dk, true, false, scale, 0.0);                   // dK = s·dSᵀ·Q
+            t = Prof.add("blk.b.qk_bmm", t);
             INDArray dqkv = bpWork(ws, m, 3L * d);
             dqkv.reshape('c', bSz, tSz, 3, h, dh).assign(dqkvh.permute(1, 3, 0, 2, 4));
+            t = Prof.add("blk.b.qkv_permute", t);
             INDArray dh1 = bpWork(ws, m, d);
             Ops.linearBackward(h1, params.get("qkvW"), dqkv, grads.get("qkvW"), grads.get("qkvb"), dh1, 0.0);
+            t = Prof.add("blk.b.qkv_gemm", t);
             INDArray dx = actGrad(ws, m, d);
             dx.assign(dx1);
             Ops.layerNormBackward(dh1, xhat1, rstd1, params.get("ln1g"), grads.get("ln1g"), grads.get("ln1b"),
                     dx, true);
+            t = Prof.add("blk.b.ln", t);
             INDArray[] eps = new INDArray[inputs.length];
             eps[0] = dx.reshape('c', bSz, tSz, d);
             return result(gradient(), eps);

@@ -94,8 +94,8 @@ class MaeInvariantsTest {
         for (int b = 0; b < 3; b++)
             for (int t = 0; t < n; t++)
                 for (int k = 0; k < pd; k++) {
-                    if (mask.getDouble(b, t) == 0) visEdit.putScalar(b, (long) t * pd + k, 1e3);
-                    else maskEdit.putScalar(b, (long) t * pd + k, 1e3);
+                    if (mask.getDouble(b, t) == 0) visEdit.putScalar(new long[]{b, t, k}, 1e3);
+                    else maskEdit.putScalar(new long[]{b, t, k}, 1e3);
                 }
         assertThat(MaskedPatchMse.loss(labels, visEdit, mask)).isEqualTo(base);
         assertThat(MaskedPatchMse.loss(labels, maskEdit, mask)).isGreaterThan(base * 10);
