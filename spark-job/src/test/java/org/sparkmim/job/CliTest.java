@@ -1,0 +1,74 @@
+package org.sparkmim.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The CLI as a scheduler sees it: exit codes and the JSON summary on the last stdout line. */
+class CliTest {
+
+    record Run(int code, String out, String err) {
+        JsonNode summary() throws Exception {
+            String[] lines = out.strip().split("\n");
+            return new ObjectMapper().readTree(lines[lines.length - 1]);
+        }
+    }
+
+    static synchronized Run run(String... args) {
+        PrintStream o = System.out, e = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true));
+            System.setErr(new PrintStream(err, true));
+            int code = Main.run(args);
+            return new Run(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(o);
+            System.setErr(e);
+        }
+    }
+
+    @Test
+    void pretrainEndsWithJsonSummaryAndRunDirectory(@TempDir Path tmp) throws Exception {
+        Run r = run("pretrain", "--set", "model.dim=32", "--set", "model.depth=1", "--set", "model.heads=2",
+                "--set", "optim.batch=32", "--set", "optim.epochs=1", "--set", "data.train-limit=256",
+                "--set", "run.dir=" + tmp, "--set", "run.name=cli", "--set", "run.log-every=2");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode s = r.summary();
+        assertThat(s.get("command").asText()).isEqualTo("pretrain");
+        assertThat(s.get("steps").asInt()).isEqualTo(8);
+        assertThat(s.get("final_loss").asDouble()).isPositive();
+        Path dir = Path.of(s.get("run_dir").asText());
+        assertThat(dir).isEqualTo(tmp.resolve("cli").toAbsolutePath());
+        assertThat(Files.readAllLines(dir.resolve("metrics.jsonl"))).hasSize(4);
+        assertThat(dir.resolve("config.conf")).exists();
+        assertThat(Path.of(s.get("checkpoint").asText())).exists();
+    }
+
+    @Test
+    void badConfigValueExitsWithCode2AndNamesTheKey() {
+        Run r = run("pretrain", "--set", "method.mask-ratio=1.2");
+        assertThat(r.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(r.err()).contains("mim.method.mask-ratio").contains("1.2");
+    }
+
+    @Test
+    void missingDatasetExitsWithCode3AndSaysHowToFixIt(@TempDir Path tmp) {
+        Run r = run("pretrain", "--set", "data.path=" + tmp.resolve("no-such-dir"));
+        assertThat(r.code()).isEqualTo(ExitCodes.DATA);
+        assertThat(r.err()).contains("no-such-dir").contains("data.path").contains("dataset-fashion-mnist");
+    }
+
+    @Test
+    void unknownCommandIsAUsageError() {
+        assertThat(run("frobnicate").code()).isEqualTo(ExitCodes.CONFIG);
+    }
+}
