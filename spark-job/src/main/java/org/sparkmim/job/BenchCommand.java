@@ -36,6 +36,9 @@ public class BenchCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "5", description = "Steps per window (default ${DEFAULT-VALUE}).")
     int steps;
 
+    @Option(names = "--peak-only", description = "Only measure the fp32 matmul peak (to compare BLAS settings).")
+    boolean peakOnly;
+
     @Option(names = "--profile", description = "Also print wall time per section of the hand-written passes.")
     boolean profile;
 
@@ -49,6 +52,11 @@ public class BenchCommand implements Callable<Integer> {
                 Nd4j.getBackend().getClass().getSimpleName(), Runtime.getRuntime().availableProcessors());
         double peak = Bench.matmulPeak(Bench.defaultShapes(), 8);
         System.err.printf("fp32 matmul peak through ND4J: %.1f GFLOP/s%n", peak);
+        if (peakOnly) {
+            new Summary("bench").put("peak_gflops", PretrainCommand.round(peak))
+                    .put("openblas_coretype", String.valueOf(System.getenv("OPENBLAS_CORETYPE"))).print();
+            return ExitCodes.OK;
+        }
 
         ImageSet data = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
         MimMethod method = Methods.create(cfg);

@@ -5,87 +5,127 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.ByteBuffer;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.zip.GZIPOutputStream;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.zip.GZIPInputStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The bundled sample is real Fashion-MNIST; bad IDX input fails with an error naming the file. */
+/** The bundled sample is real Fashion-MNIST; locating and loading fail with errors naming path, key and fix. */
 class FashionMnistTest {
+    /** The full set takes ~1 s to decompress; load each split once for the whole class. */
+    private static final Map<String, ImageSet> FULL = new HashMap<>();
+
+    private static ImageSet full(String split) {
+        Assumptions.assumeTrue(Files.isDirectory(FashionMnist.systemPath()),
+                "full Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)");
+        return FULL.computeIfAbsent(split, s -> FashionMnist.load(FashionMnist.systemPath(), s));
+    }
+
+    private static ImageSet sample(String split) {
+        return FashionMnist.load(FashionMnist.locate(""), split);
+    }
 
     @Test
     void bundledSampleHasExpectedCountsShapesAndAllClasses() {
-        Path dir = FashionMnist.locate("");
-        ImageSet train = FashionMnist.load(dir, "train");
-        ImageSet test = FashionMnist.load(dir, "test");
+        ImageSet train = sample("train");
+        ImageSet test = sample("test");
         assertThat(train.count()).isEqualTo(10_000);
         assertThat(test.count()).isEqualTo(2_000);
-        assertThat(new int[]{train.height(), train.width(), train.channels()}).containsExactly(28, 28, 1);
-        assertThat(Arrays.stream(train.labels()).distinct().sorted().toArray()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
-        assertThat(Arrays.stream(test.labels()).allMatch(l -> l >= 0 && l < 10)).isTrue();
-        // real clothing pictures, not noise: dark background (mean well below mid-grey), some bright pixels
+        for (ImageSet s : new ImageSet[]{train, test}) {
+            assertThat(new int[]{s.height(), s.width(), s.channels()}).containsExactly(28, 28, 1);
+            assertThat(Arrays.stream(s.labels()).distinct().sorted().toArray()).containsExactly(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+            assertThat(s.classNames()).containsExactly("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                    "Shirt", "Sneaker", "Bag", "Ankle boot");
+        }
+        // real clothing pictures, not noise or zeros: dark background (Fashion-MNIST's mean is 0.286)
         double mean = 0;
         for (byte b : train.pixels()) mean += (b & 0xFF);
-        mean /= train.pixels().length * 255.0;
+        mean /= train.count() * 784 * 255.0;
         assertThat(mean).isBetween(0.2, 0.4);
         assertThat(train.key(5)).isEqualTo("train/5");
+        assertThat(test.key(5)).isEqualTo("test/5");
         assertThat(train.subset(100, 200).key(0)).isEqualTo("train/100");
     }
 
     @Test
     void bundledSampleIsByteIdenticalToTheFirstImagesOfTheFullSet() {
-        Assumptions.assumeTrue(Files.isDirectory(FashionMnist.SYSTEM), "full Fashion-MNIST not installed");
-        ImageSet fullTrain = FashionMnist.load(FashionMnist.SYSTEM, "train");
-        ImageSet fullTest = FashionMnist.load(FashionMnist.SYSTEM, "test");
-        assertThat(fullTrain.count()).isEqualTo(60_000);
-        assertThat(fullTest.count()).isEqualTo(10_000);
-        ImageSet train = FashionMnist.load(FashionMnist.locate(""), "train");
-        ImageSet test = FashionMnist.load(FashionMnist.locate(""), "test");
-        assertThat(train.pixels()).isEqualTo(fullTrain.subset(0, 10_000).pixels());
-        assertThat(train.labels()).isEqualTo(fullTrain.subset(0, 10_000).labels());
-        assertThat(test.pixels()).isEqualTo(fullTest.subset(0, 2_000).pixels());
-    }
-
-    static void idx(Path p, int magic, int[] dims, int payload, boolean gzip) throws IOException {
-        ByteBuffer h = ByteBuffer.allocate(4 + 4 * dims.length);
-        h.putInt(magic);
-        for (int d : dims) h.putInt(d);
-        try (OutputStream o = gzip ? new GZIPOutputStream(Files.newOutputStream(p)) : Files.newOutputStream(p)) {
-            o.write(h.array());
-            o.write(new byte[payload]);
-        }
+        ImageSet fullTrain = full("train").subset(0, 10_000);
+        ImageSet fullTest = full("test").subset(0, 2_000);
+        ImageSet train = sample("train");
+        ImageSet test = sample("test");
+        assertThat(train.pixels()).isEqualTo(fullTrain.pixels());
+        assertThat(train.labels()).isEqualTo(fullTrain.labels());
+        assertThat(test.pixels()).isEqualTo(fullTest.pixels());
+        assertThat(test.labels()).isEqualTo(fullTest.labels());
     }
 
     @Test
-    void truncatedWrongMagicMismatchedAndMissingInputsAreClearErrors(@TempDir Path tmp) throws IOException {
-        Path trunc = tmp.resolve("trunc-images-idx3-ubyte.gz");
-        idx(trunc, 0x803, new int[]{10, 28, 28}, 1234, true);
-        assertThatThrownBy(() -> IdxReader.read(trunc, null, FashionMnist.CLASSES, "x"))
-                .hasMessageContaining(trunc.toString()).hasMessageContaining("truncated")
-                .hasMessageContaining("expected 7840").hasMessageContaining("found 1234");
+    void fullSetHas60000TrainAnd10000TestImages() {
+        assertThat(full("train").count()).isEqualTo(60_000);
+        assertThat(full("test").count()).isEqualTo(10_000);
+        assertThat(full("test").height()).isEqualTo(28);
+        assertThat(FashionMnist.locate("system")).isEqualTo(FashionMnist.systemPath());
+    }
 
-        Path magic = tmp.resolve("magic-images-idx3-ubyte");
-        idx(magic, 0x801, new int[]{1, 28, 28}, 784, false);
-        assertThatThrownBy(() -> IdxReader.read(magic, null, FashionMnist.CLASSES, "x"))
-                .hasMessageContaining(magic.toString()).hasMessageContaining("0x00000803");
+    @Test
+    void uncompressedFilesLoadToo(@TempDir Path tmp) throws IOException {
+        Path dir = FashionMnist.locate("");
+        for (String f : new String[]{"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+            try (InputStream in = new GZIPInputStream(Files.newInputStream(dir.resolve(f + ".gz")))) {
+                Files.copy(in, tmp.resolve(f));
+            }
+        }
+        ImageSet raw = FashionMnist.load(tmp, "test");
+        ImageSet gz = FashionMnist.load(dir, "test");
+        assertThat(raw.source()).endsWith("t10k-images-idx3-ubyte");
+        assertThat(raw.pixels()).isEqualTo(gz.pixels());
+        assertThat(raw.labels()).isEqualTo(gz.labels());
+    }
 
-        Path imgs = tmp.resolve("ok-images-idx3-ubyte.gz");
-        Path labs = tmp.resolve("ok-labels-idx1-ubyte.gz");
-        idx(imgs, 0x803, new int[]{3, 28, 28}, 3 * 784, true);
-        idx(labs, 0x801, new int[]{4}, 4, true);
-        assertThatThrownBy(() -> IdxReader.read(imgs, labs, FashionMnist.CLASSES, "x"))
-                .hasMessageContaining("4 labels").hasMessageContaining("3 images");
+    @Test
+    void missingDirectoryOrFileNamesPathConfigKeyAndFix(@TempDir Path tmp) throws IOException {
+        Path nope = tmp.resolve("nope");
+        assertThatThrownBy(() -> FashionMnist.load(nope, "test"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("directory not found: " + nope).hasMessageContaining("data.path")
+                .hasMessageContaining("apt-get install dataset-fashion-mnist")
+                .hasMessageContaining("train-images-idx3-ubyte.gz");
 
         Path empty = Files.createDirectory(tmp.resolve("empty"));
         assertThatThrownBy(() -> FashionMnist.load(empty, "train"))
-                .hasMessageContaining("train-images-idx3-ubyte").hasMessageContaining("data.path")
-                .hasMessageContaining("apt-get install dataset-fashion-mnist");
-        assertThatThrownBy(() -> FashionMnist.load(tmp.resolve("nope"), "test"))
-                .hasMessageContaining("nope").hasMessageContaining("data.path");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining(empty.resolve("train-images-idx3-ubyte.gz").toString())
+                .hasMessageContaining("data.path").hasMessageContaining("apt-get install dataset-fashion-mnist");
+
+        // images present, labels missing: the error names the labels file, not the directory
+        Files.copy(FashionMnist.locate("").resolve("t10k-images-idx3-ubyte.gz"), empty.resolve("t10k-images-idx3-ubyte.gz"));
+        assertThatThrownBy(() -> FashionMnist.load(empty, "test"))
+                .hasMessageContaining(empty.resolve("t10k-labels-idx1-ubyte.gz").toString());
+
+        assertThatThrownBy(() -> FashionMnist.load(empty, "validation"))
+                .hasMessageContaining("\"train\" or \"test\"").hasMessageContaining("validation");
+    }
+
+    @Test
+    void locatePrefersConfiguredThenMimHomeThenAncestors(@TempDir Path tmp) {
+        assertThat(FashionMnist.locate(tmp.toString())).isEqualTo(tmp);
+        Path walked = FashionMnist.locate("");
+        assertThat(walked).endsWith(Path.of("data", "fashion-mnist-sample"));
+        assertThat(walked).isDirectory();
+        String before = System.getProperty("mim.home");
+        try {
+            System.setProperty("mim.home", tmp.toString());
+            Path p = FashionMnist.locate(null);
+            assertThat(p).isEqualTo(tmp.resolve("data/fashion-mnist-sample"));
+            assertThatThrownBy(() -> FashionMnist.load(p, "train")).hasMessageContaining(p.toString());
+        } finally {
+            if (before == null) System.clearProperty("mim.home"); else System.setProperty("mim.home", before);
+        }
     }
 }
