@@ -11,6 +11,12 @@ public class DemoCommand extends PretrainCommand {
         return "demo";
     }
 
+    /** The demo stays on the single-JVM trainer until the Spark path matches its speed on one host. */
+    @Override
+    protected String defaultEngine() {
+        return "jvm";
+    }
+
     @Override
     protected String defaultPreset() {
         return "demo";

@@ -6,19 +6,43 @@ import org.sparkmim.model.data.ImageSet;
 import org.sparkmim.model.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.sparkmim.job.pretrain.SparkContexts;
+import org.sparkmim.job.pretrain.SparkPretrain;
+import org.sparkmim.job.pretrain.SparkSettings;
+import org.sparkmim.job.pretrain.TrainSource;
 
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** Pretrain in this JVM (no Spark): the foundation path. The Spark job reuses the same MimMethod and config. */
+/**
+ * The pretrain job. {@code --engine spark} (default): executors train with DL4J's Spark training masters
+ * ({@link SparkPretrain}); local mode unless spark-submit or --master says otherwise. {@code --engine jvm}: the
+ * single-JVM trainer (no Spark), same method, config and checkpoint format.
+ */
 @Command(name = "pretrain", mixinStandardHelpOptions = true,
-        description = "Pretrain a MIM model in one JVM on Fashion-MNIST IDX data (bundled sample by default).")
+        description = "Pretrain a MIM model: on Spark executors (default) or in this JVM (--engine jvm).")
 public class PretrainCommand implements Callable<Integer> {
     @Mixin
     CommonOptions opts = new CommonOptions();
+
+    @Option(names = "--engine", description = "spark (default: DL4J Spark training) or jvm (single JVM, no Spark).")
+    String engine;
+
+    @Option(names = "--master", description = "Spark master when not under spark-submit (default local[spark.workers]).")
+    String master;
+
+    @Option(names = "--run-dir", description = "Run directory URI (file://, hdfs://, s3a://); default run.dir/run.name.")
+    String runDirUri;
+
+    protected String defaultEngine() {
+        return "spark";
+    }
 
     protected String commandName() {
         return "pretrain";
@@ -36,6 +60,11 @@ public class PretrainCommand implements Callable<Integer> {
     public Integer call() {
         MimConfig cfg = opts.resolve(defaultPreset(), defaults());
         System.err.println("resolved config (fingerprint " + cfg.fingerprint().substring(0, 12) + "):\n" + cfg.render());
+        String eng = engine != null ? engine : defaultEngine();
+        if (!List.of("spark", "jvm").contains(eng)) {
+            throw new IllegalArgumentException("--engine " + eng + ": allowed spark or jvm");
+        }
+        if ("spark".equals(eng)) return callSpark(cfg);
         ImageSet train = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
         if (cfg.data.trainLimit() > 0 && cfg.data.trainLimit() < train.count()) train = train.subset(0, cfg.data.trainLimit());
         String name = cfg.run.name().isEmpty()
@@ -49,6 +78,26 @@ public class PretrainCommand implements Callable<Integer> {
                 .put("steps", r.steps()).put("epochs", r.epochs()).put("first_loss", round(r.firstLoss()))
                 .put("final_loss", round(r.finalLoss())).put("img_per_s", round(r.imgPerSec()))
                 .put("checkpoint", String.valueOf(r.checkpoint())).put("stopped_by_budget", r.stoppedByBudget()).print();
+        return ExitCodes.OK;
+    }
+
+    private int callSpark(MimConfig cfg) {
+        SparkSettings s = SparkSettings.of(cfg);
+        String name = cfg.run.name().isEmpty()
+                ? cfg.method.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
+                : cfg.run.name();
+        String uri = runDirUri != null ? runDirUri : Path.of(cfg.run.dir()).resolve(name).toAbsolutePath().toUri().toString();
+        TrainSource<?> source = TrainSource.idx(cfg); // before Spark starts: a missing dataset fails fast
+        try (JavaSparkContext sc = SparkContexts.create("spark-mim pretrain " + name, master, s.workers())) {
+            SparkPretrain.Result r = SparkPretrain.run(sc, cfg, s, source, uri);
+            System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, %.1f img/s%n",
+                    r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
+            new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
+                    .put("workers", s.workers()).put("run_dir", r.runDir()).put("steps", r.steps()).put("epochs", r.epochs())
+                    .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
+                    .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
+                    .put("resumed_from_step", r.resumedFromStep()).print();
+        }
         return ExitCodes.OK;
     }
 

@@ -38,7 +38,7 @@ class CliTest {
 
     @Test
     void pretrainEndsWithJsonSummaryAndRunDirectory(@TempDir Path tmp) throws Exception {
-        Run r = run("pretrain", "--set", "model.dim=32", "--set", "model.depth=1", "--set", "model.heads=2",
+        Run r = run("pretrain", "--engine", "jvm", "--set", "model.dim=32", "--set", "model.depth=1", "--set", "model.heads=2",
                 "--set", "optim.batch=32", "--set", "optim.epochs=1", "--set", "data.train-limit=256",
                 "--set", "run.dir=" + tmp, "--set", "run.name=cli", "--set", "run.log-every=2");
         assertThat(r.code()).as(r.err()).isZero();

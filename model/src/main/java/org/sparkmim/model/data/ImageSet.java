@@ -148,6 +148,14 @@ public final class ImageSet {
         for (int k = 0; k < n; k++) dst[off + k] = (pixels[base + k] & 0xFF) / 255f;
     }
 
+    /** Image i's 8-bit pixels (HWC), copied. */
+    public byte[] imageBytes(int i) {
+        int n = imageSize();
+        byte[] out = new byte[n];
+        System.arraycopy(pixels, Objects.checkIndex(i, count) * n, out, 0, n);
+        return out;
+    }
+
     /** Stable key of image i: split/index in the original file, so masks and augmentation do not depend on batching. */
     public String key(int i) {
         return split + "/" + (firstIndex + Objects.checkIndex(i, count));

@@ -38,22 +38,32 @@ public final class Checkpoints {
             Path dir = Files.createDirectories(runDir.resolve("checkpoints"));
             Path fin = dir.resolve("ckpt-" + p.step() + ".zip");
             Path tmp = dir.resolve("ckpt-" + p.step() + ".zip.tmp");
-            ModelSerializer.writeModel(graph, tmp.toFile(), true);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("step", p.step());
-            m.put("epoch", p.epoch());
-            m.put("seed", p.seed());
-            m.put("method", p.method());
-            m.put("fingerprint", p.fingerprint());
-            m.put("architecture_fingerprint", p.architectureFingerprint());
-            m.put("config", p.config());
-            ModelSerializer.addObjectToFile(tmp.toFile(), PROVENANCE, JSON.writeValueAsString(m));
+            write(graph, tmp, p, Map.of());
             Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
             prune(dir, keep);
             return fin;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint under " + runDir, e);
         }
+    }
+
+    /**
+     * One self-describing checkpoint file: DL4J model + updater state + the provenance entry (resolved config,
+     * fingerprints, counters, plus any {@code extra} counters the caller needs to resume exactly).
+     */
+    public static void write(ComputationGraph graph, Path file, Provenance p, Map<String, Object> extra)
+            throws IOException {
+        ModelSerializer.writeModel(graph, file.toFile(), true);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", p.step());
+        m.put("epoch", p.epoch());
+        m.put("seed", p.seed());
+        m.put("method", p.method());
+        m.put("fingerprint", p.fingerprint());
+        m.put("architecture_fingerprint", p.architectureFingerprint());
+        m.putAll(extra);
+        m.put("config", p.config());
+        ModelSerializer.addObjectToFile(file.toFile(), PROVENANCE, JSON.writeValueAsString(m));
     }
 
     /** Checkpoints in the run dir, newest (highest step) first. Temporary files are ignored. */

@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import org.sparkmim.masking.MaskSeeds;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.data.RawImage;
 import org.sparkmim.model.method.Batch;
 import org.sparkmim.model.method.Methods;
 import org.sparkmim.model.method.MimMethod;
@@ -73,7 +74,15 @@ public final class Trainer {
     }
 
     public ComputationGraph newGraph() {
-        int spe = stepsPerEpoch();
+        return newGraph(cfg, method, stepsPerEpoch());
+    }
+
+    /**
+     * A freshly initialized graph whose Adam LR follows warmup + cosine over the run's global steps. The schedule
+     * lives in the updater config, so Spark workers (which rebuild the graph from JSON) apply the same LR at the
+     * same global step.
+     */
+    public static ComputationGraph newGraph(MimConfig cfg, MimMethod method, long spe) {
         var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
                 Math.round(cfg.optim.warmupEpochs() * spe), (long) cfg.optim.epochs() * spe);
         Adam adam = Adam.builder().learningRateSchedule(sched).beta1(cfg.optim.beta1()).beta2(cfg.optim.beta2())
@@ -193,20 +202,49 @@ public final class Trainer {
 
     /** Augmented batch of images order[from .. from+size). Augmentation is seeded per (run, epoch, image). */
     public static Batch batch(ImageSet data, int[] order, int from, int size, int epoch, MimConfig cfg) {
-        int out = cfg.model.imageSize, c = data.channels(), h = data.height(), w = data.width();
+        int c = data.channels(), h = data.height(), w = data.width(), out = cfg.model.imageSize;
         float[] src = new float[h * w * c];
         float[] px = new float[size * out * out * c];
         String[] keys = new String[size];
-        boolean crop = out > 28 || h != out || w != out;
         for (int i = 0; i < size; i++) {
             int idx = order[from + i];
             keys[i] = data.key(idx);
             data.copyImage(idx, src, 0);
-            SplittableRandom rng = MaskSeeds.stream(cfg.run.seed() ^ AUG_SALT, epoch, keys[i]);
-            Augment.apply(src, 0, h, w, c, out, crop, cfg.data.cropScaleMin(), cfg.data.flipProb(), cfg.data.mean(),
-                    cfg.data.std(), rng, px, i * out * out * c);
+            augment(src, h, w, c, keys[i], epoch, cfg, px, i * out * out * c);
         }
         return new Batch(px, size, out, out, c, keys, epoch, cfg.run.seed());
+    }
+
+    /**
+     * The same for decoded images arriving on a Spark executor: the result depends only on (run seed, epoch, key),
+     * not on which executor or partition the image landed in.
+     */
+    public static Batch batch(java.util.List<RawImage> images, int epoch, MimConfig cfg) {
+        int size = images.size(), out = cfg.model.imageSize, c = cfg.model.channels;
+        float[] px = new float[size * out * out * c];
+        String[] keys = new String[size];
+        for (int i = 0; i < size; i++) {
+            RawImage im = images.get(i);
+            if (im.channels() != c) {
+                throw new IllegalArgumentException("image " + im.key() + " has " + im.channels()
+                        + " channels but model.channels=" + c);
+            }
+            float[] src = new float[im.pixels().length];
+            for (int k = 0; k < src.length; k++) src[k] = (im.pixels()[k] & 0xFF) / 255f;
+            keys[i] = im.key();
+            augment(src, im.height(), im.width(), c, keys[i], epoch, cfg, px, i * out * out * c);
+        }
+        return new Batch(px, size, out, out, c, keys, epoch, cfg.run.seed());
+    }
+
+    /** RandomResizedCrop (when resizing or > 28 px) + flip + normalize one [h, w, c] image into dst. */
+    private static void augment(float[] src, int h, int w, int c, String key, int epoch, MimConfig cfg, float[] dst,
+                                int dstOff) {
+        int out = cfg.model.imageSize;
+        boolean crop = out > 28 || h != out || w != out;
+        SplittableRandom rng = MaskSeeds.stream(cfg.run.seed() ^ AUG_SALT, epoch, key);
+        Augment.apply(src, 0, h, w, c, out, crop, cfg.data.cropScaleMin(), cfg.data.flipProb(), cfg.data.mean(),
+                cfg.data.std(), rng, dst, dstOff);
     }
 
     private Path checkpoint(ComputationGraph g, long step, int epoch) {

@@ -1,0 +1,124 @@
+package org.sparkmim.job.pretrain;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * Checks, before any training starts, the settings whose absence makes DL4J on Spark fail late and cryptically
+ * (an NPE deep in Kryo, Aeron refusing to start, connections dropping under a small /dev/shm). Driver-side checks
+ * run here; executor-side checks run as a tiny Spark job so they see the executors' real JVM flags and mounts.
+ * Every problem names the setting and how to fix it.
+ */
+public final class Preflight {
+    static final String AERON_FLAG = "aeron.publication.unblock.timeout";
+    static final String KRYO = "org.apache.spark.serializer.KryoSerializer";
+    static final String REGISTRATOR = "org.nd4j.kryo.Nd4jRegistrator";
+
+    private Preflight() { }
+
+    /** Throws IllegalArgumentException listing every problem found (not only the first). */
+    public static void check(JavaSparkContext sc, SparkSettings s) {
+        List<String> problems = new ArrayList<>(driverProblems(sc.getConf(), s));
+        if (problems.isEmpty()) problems.addAll(executorProblems(sc, s));
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("preflight failed:\n  - " + String.join("\n  - ", problems)
+                    + "\n(deploy/spark-conf.sh prints every --conf the job needs)");
+        }
+    }
+
+    static List<String> driverProblems(SparkConf conf, SparkSettings s) {
+        List<String> p = new ArrayList<>();
+        if (!KRYO.equals(conf.get("spark.serializer", ""))) {
+            p.add("spark.serializer must be " + KRYO + " (is '" + conf.get("spark.serializer", "unset") + "')");
+        }
+        if (!conf.get("spark.kryo.registrator", "").contains(REGISTRATOR)) {
+            p.add("spark.kryo.registrator must include " + REGISTRATOR + " (ND4J arrays in RDDs; without it the "
+                    + "failure is an NPE inside Kryo)");
+        }
+        if (!Object.class.getModule().isOpen("java.nio", Preflight.class.getModule())) {
+            p.add("the driver JVM lacks the --add-opens flags Spark needs on JDK 17 (see conf/jvm.properties; "
+                    + "pass them with --driver-java-options)");
+        }
+        if ("shared".equals(s.sync())) {
+            if (System.getProperty(AERON_FLAG) == null) {
+                p.add("driver JVM flag -D" + AERON_FLAG + "=60000000000 is missing (gradient sharing: Aeron refuses "
+                        + "to start without it)");
+            }
+            String master = conf.get("spark.master", "");
+            if (!master.startsWith("local") && !conf.get("spark.executor.extraJavaOptions", "").contains(AERON_FLAG)) {
+                p.add("spark.executor.extraJavaOptions lacks -D" + AERON_FLAG + "=60000000000");
+            }
+            String shm = shmProblem(s.minShmMb());
+            if (shm != null) p.add("driver: " + shm);
+            String port = portProblem(s.port());
+            if (port != null) p.add(port);
+        }
+        return p;
+    }
+
+    /** Runs one task per worker and collects what each executor lacks. */
+    static List<String> executorProblems(JavaSparkContext sc, SparkSettings s) {
+        boolean shared = "shared".equals(s.sync());
+        int minShm = s.minShmMb();
+        return sc.parallelize(IntStream.range(0, s.workers()).boxed().collect(Collectors.toList()), s.workers())
+                .map(i -> {
+                    List<String> p = new ArrayList<>();
+                    String host = InetAddress.getLocalHost().getHostName();
+                    if (shared && System.getProperty(AERON_FLAG) == null) {
+                        p.add("executor on " + host + ": JVM flag -D" + AERON_FLAG + " missing");
+                    }
+                    if (shared) {
+                        String shm = shmProblem(minShm);
+                        if (shm != null) p.add("executor on " + host + ": " + shm);
+                    }
+                    return p;
+                }).collect().stream().flatMap(List::stream).distinct().collect(Collectors.toList());
+    }
+
+    static String shmProblem(int minMb) {
+        Path shm = Path.of("/dev/shm");
+        if (minMb <= 0 || !Files.isDirectory(shm)) return null;
+        try {
+            long mb = Files.getFileStore(shm).getTotalSpace() >> 20;
+            return mb < minMb ? "/dev/shm is " + mb + " MiB, below mim.spark.min-shm-mb = " + minMb
+                    + " (Aeron keeps its buffers there; on Kubernetes mount an emptyDir with medium: Memory)" : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The controller's UDP port must be free on the driver (Aeron binds it). */
+    static String portProblem(int port) {
+        try (DatagramSocket d = new DatagramSocket(null)) {
+            d.setReuseAddress(false);
+            d.bind(new InetSocketAddress(port));
+            return null;
+        } catch (IOException e) {
+            return "UDP port mim.spark.port = " + port + " is not available on the driver (" + e.getMessage()
+                    + "); pick a free port";
+        }
+    }
+
+    /** The controller address must belong to this (driver) host, or executors would talk to nobody. */
+    static String addressProblem(String address) {
+        try {
+            InetAddress a = InetAddress.getByName(address);
+            return a.isLoopbackAddress() || NetworkInterface.getByInetAddress(a) != null ? null
+                    : "mim.spark.controller-address = " + address + " is not an address of the driver host";
+        } catch (IOException e) {
+            return "mim.spark.controller-address = " + address + " does not resolve: " + e.getMessage();
+        }
+    }
+}

@@ -1,0 +1,181 @@
+package org.sparkmim.job.pretrain;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.storage.StorageLevel;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sparkmim.model.config.MimConfig;
+import org.sparkmim.model.method.Methods;
+import org.sparkmim.model.method.MimMethod;
+import org.sparkmim.model.train.Checkpoints;
+import org.sparkmim.model.train.Trainer;
+import org.sparkmim.model.train.WarmupCosineSchedule;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The pretrain job's driver. Per epoch and chunk: plan the data from the seeds ({@link EpochData}), let DL4J train
+ * it on the executors ({@code SparkComputationGraph.fitMultiDataSet} with the configured TrainingMaster), then on
+ * the driver: check for divergence, measure the probe loss on a fixed held-out batch (gradient sharing's
+ * driver-side score is always 0), log progress and metrics, and write an atomic checkpoint. Resume continues at
+ * the chunk after the newest valid checkpoint, with the same data order, masks and LR position.
+ */
+public final class SparkPretrain {
+    private static final Logger LOG = LoggerFactory.getLogger(SparkPretrain.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public record Result(String runDir, long steps, int epochs, double firstProbe, double lastProbe,
+                         double imgPerSec, String checkpoint, long resumedFromStep) { }
+
+    private SparkPretrain() { }
+
+    public static <T> Result run(JavaSparkContext sc, MimConfig cfg, SparkSettings s, TrainSource<T> source,
+                                 String runDirUri) {
+        Preflight.check(sc, s);
+        MimMethod method = Methods.create(cfg);
+        int bpw = s.batchPerWorker(cfg);
+        RunDir run = new RunDir(runDirUri, sc.hadoopConfiguration());
+        FsCheckpoints ckpts = new FsCheckpoints(runDirUri, sc.hadoopConfiguration());
+        run.clearDivergence();
+
+        JavaRDD<T> records = source.records(sc, Math.max(2, s.workers())).persist(StorageLevel.MEMORY_AND_DISK());
+        long n = records.count();
+        long spe = n / cfg.optim.batch();
+        if (spe < 1) {
+            throw new IllegalArgumentException("mim.optim.batch = " + cfg.optim.batch() + " is larger than the training set ("
+                    + source.describe() + ")");
+        }
+        long total = spe * cfg.optim.epochs();
+
+        FsCheckpoints.Loaded resumed = "auto".equals(s.resume()) ? ckpts.latestValid(cfg) : null;
+        if ("never".equals(s.resume()) && hasCheckpoints(ckpts)) {
+            throw new IllegalArgumentException("run directory " + runDirUri + " already holds checkpoints and "
+                    + "mim.spark.resume = never; use a new run.name or resume = auto");
+        }
+        ComputationGraph graph = resumed != null ? resumed.graph() : Trainer.newGraph(cfg, method, spe);
+        long step = resumed != null ? resumed.step() : 0;
+        int epoch0 = resumed != null ? resumed.epoch() : 0, chunk0 = resumed != null ? resumed.chunk() : 0;
+        // The LR schedule reads the updater's iteration counter: workers start from the driver's counters.
+        graph.getConfiguration().setIterationCount((int) step);
+        graph.getConfiguration().setEpochCount(epoch0);
+        run.write("config.conf", cfg.render() + "\n");
+
+        String master = sc.getConf().get("spark.master", "local");
+        String controller = s.controllerAddress().isEmpty() ? sc.getConf().get("spark.driver.host", "127.0.0.1")
+                : s.controllerAddress();
+        var tm = TrainingMasters.build(s, bpw, controller, master.startsWith("local"));
+        SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
+        sg.setListeners(List.of(new NonFiniteGuard(runDirUri)));
+
+        MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));
+        double probe0 = probeLoss(sg.getNetwork(), probe), last = probe0;
+        var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
+                Math.round(cfg.optim.warmupEpochs() * spe), total);
+        EpochData<T> plan = new EpochData<>(cfg.run.seed(), s.chunksPerEpoch(), s.workers(), bpw, source.key(),
+                source.decode());
+        LOG.info("pretrain {}: method {} model {} | {} | {} sync, {} workers x batch {} = global batch {}, {} steps/epoch, "
+                        + "{} epochs, {} chunk(s)/epoch{}", runDirUri, method.name(), cfg.model, source.describe(), s.sync(),
+                s.workers(), bpw, cfg.optim.batch(), spe, cfg.optim.epochs(), s.chunksPerEpoch(),
+                resumed != null ? ", resumed from " + resumed.uri() + " (step " + step + ")" : "");
+        LOG.info("probe loss before training: {}", String.format("%.4f", probe0));
+
+        long t0 = System.nanoTime(), stepsRun = 0, resumedFrom = step;
+        String lastCkpt = resumed != null ? resumed.uri() : null;
+        int epochsDone = epoch0;
+        for (int epoch = epoch0; epoch < cfg.optim.epochs(); epoch++) {
+            long[] stepsPerChunk = plan.stepsPerChunk(records, epoch);
+            for (int c = epoch == epoch0 ? chunk0 : 0; c < s.chunksPerEpoch(); c++) {
+                boolean poison = s.nanAtChunk() == epoch * s.chunksPerEpoch() + c;
+                long tc = System.nanoTime();
+                org.nd4j.linalg.api.ndarray.INDArray before = sg.getNetwork().params().dup();
+                try {
+                    sg.fitMultiDataSet(plan.chunk(records, cfg.render(), epoch, c, poison));
+                } catch (Exception e) { // SparkException is checked in Java's eyes but thrown undeclared by Scala
+                    // parameter averaging propagates the guard's exception as a failed Spark job
+                    String why = run.divergence();
+                    if (why == null) throw e;
+                    throw new Trainer.NonFiniteLossException("training diverged in epoch " + (epoch + 1) + " chunk "
+                            + (c + 1) + ": " + why + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt)
+                            + ". Lower mim.optim.base-lr or check the data.");
+                }
+                double secs = (System.nanoTime() - tc) / 1e9;
+                step += stepsPerChunk[c];
+                stepsRun += stepsPerChunk[c];
+                graph.getConfiguration().setIterationCount((int) step);
+
+                LOG.debug("param change in this chunk: {}", sg.getNetwork().params().sub(before).norm2Number());
+                String diverged = run.divergence();
+                double loss = probeLoss(sg.getNetwork(), probe);
+                if (diverged != null || !Double.isFinite(loss)) {
+                    throw new Trainer.NonFiniteLossException("training diverged in epoch " + (epoch + 1) + " chunk "
+                            + (c + 1) + ": " + (diverged != null ? diverged : "probe loss " + loss)
+                            + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt)
+                            + ". Lower mim.optim.base-lr or check the data.");
+                }
+                last = loss;
+                double rate = stepsPerChunk[c] * cfg.optim.batch() / secs;
+                double elapsed = (System.nanoTime() - t0) / 1e9;
+                double eta = (total - step) * elapsed / Math.max(1, stepsRun);
+                double lr = sched.lr(Math.max(0, step - 1));
+                LOG.info(String.format("step %d/%d (%.0f%%) epoch %d/%d chunk %d/%d probe loss %.4f lr %.3g %.1f img/s ETA %s",
+                        step, total, 100.0 * step / total, epoch + 1, cfg.optim.epochs(), c + 1, s.chunksPerEpoch(),
+                        loss, lr, rate, human(eta)));
+                Map<String, Object> rec = new LinkedHashMap<>();
+                rec.put("step", step);
+                rec.put("epoch", epoch + (c + 1) / (double) s.chunksPerEpoch());
+                rec.put("probe_loss", loss);
+                rec.put("lr", lr);
+                rec.put("img_per_s", rate);
+                rec.put("elapsed_s", elapsed);
+                run.appendMetrics(json(rec));
+
+                boolean epochEnd = c + 1 == s.chunksPerEpoch();
+                Map<String, Object> extra = Map.of("chunk", epochEnd ? 0 : c + 1, "chunks_per_epoch", s.chunksPerEpoch(),
+                        "probe_loss", loss);
+                lastCkpt = ckpts.save(graph, new Checkpoints.Provenance(step, epochEnd ? epoch + 1 : epoch,
+                        cfg.run.seed(), cfg.render(), cfg.fingerprint(), cfg.architectureFingerprint(), method.name()),
+                        extra, cfg.run.keepCheckpoints());
+                LOG.info("checkpoint {}", lastCkpt);
+            }
+            epochsDone = epoch + 1;
+        }
+        records.unpersist();
+        double rate = stepsRun * (double) cfg.optim.batch() / Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
+        return new Result(runDirUri, step, epochsDone, probe0, last, rate, lastCkpt, resumedFrom);
+    }
+
+    /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */
+    static double probeLoss(ComputationGraph g, MultiDataSet probe) {
+        return g.score(probe, false) - g.calcRegularizationScore(true);
+    }
+
+    private static boolean hasCheckpoints(FsCheckpoints c) {
+        try {
+            return !c.list().isEmpty();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static String json(Map<String, Object> m) {
+        try {
+            return JSON.writeValueAsString(m);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String human(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60)
+                : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
+    }
+}

@@ -1,0 +1,77 @@
+package org.sparkmim.job.pretrain;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import org.sparkmim.model.config.MimConfig;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * The {@code mim.spark.*} and {@code mim.debug.*} keys (spark-job/src/main/resources/reference.conf), validated.
+ * Errors name the key, the value, where it came from (file:line or --set) and what is allowed.
+ */
+public record SparkSettings(String sync, int workers, int workersPerNode, double threshold, int averagingFrequency,
+                            String approach, int chunksPerEpoch, int probeImages, String resume,
+                            String controllerAddress, int port, String networkMask, int minShmMb,
+                            int nanAtChunk) implements Serializable {
+
+    public static SparkSettings of(MimConfig cfg) {
+        Config s = cfg.tree().getConfig("spark");
+        Config d = cfg.tree().getConfig("debug");
+        SparkSettings r = new SparkSettings(
+                oneOf(s, "sync", List.of("shared", "averaging")),
+                (int) num(s, "workers", 1, 100000),
+                (int) num(s, "workers-per-node", 1, 1),
+                num(s, "threshold", 1e-9, 1),
+                (int) num(s, "averaging-frequency", 1, 1e6),
+                oneOf(s, "approach", List.of("direct", "export")),
+                (int) num(s, "chunks-per-epoch", 1, 10000),
+                (int) num(s, "probe-images", 1, 1 << 16),
+                oneOf(s, "resume", List.of("auto", "never")),
+                s.getString("controller-address"),
+                (int) num(s, "port", 1024, 65535),
+                s.getString("network-mask"),
+                (int) num(s, "min-shm-mb", 0, 1 << 20),
+                (int) num(d, "nan-at-chunk", -1, Integer.MAX_VALUE));
+        if (cfg.optim.batch() % r.workers != 0) {
+            throw new IllegalArgumentException("config key mim.optim.batch = " + cfg.optim.batch() + " (from "
+                    + cfg.tree().getValue("optim.batch").origin().description() + ") must be a multiple of mim.spark.workers = "
+                    + r.workers + " (from " + s.getValue("workers").origin().description()
+                    + "): the global batch is split evenly over the workers");
+        }
+        return r;
+    }
+
+    /** Minibatch size on each worker: the global batch split evenly. */
+    public int batchPerWorker(MimConfig cfg) {
+        return cfg.optim.batch() / workers;
+    }
+
+    private static String oneOf(Config c, String key, List<String> allowed) {
+        String v = c.getString(key);
+        if (!allowed.contains(v)) throw bad(c, key, v, "one of " + allowed);
+        return v;
+    }
+
+    private static double num(Config c, String key, double lo, double hi) {
+        double v;
+        try {
+            v = c.getDouble(key);
+        } catch (ConfigException.WrongType e) {
+            throw bad(c, key, c.getValue(key).render(), "a number in [" + fmt(lo) + ", " + fmt(hi) + "]");
+        }
+        if (!(v >= lo && v <= hi)) throw bad(c, key, fmt(v), "a number in [" + fmt(lo) + ", " + fmt(hi) + "]");
+        return v;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? String.valueOf((long) v) : String.valueOf(v);
+    }
+
+    private static IllegalArgumentException bad(Config c, String key, Object v, String allowed) {
+        String section = c.hasPath("nan-at-chunk") ? "mim.debug." : "mim.spark.";
+        return new IllegalArgumentException("config key " + section + key + " = " + v + " is invalid (from "
+                + c.getValue(key).origin().description() + "): allowed " + allowed);
+    }
+}

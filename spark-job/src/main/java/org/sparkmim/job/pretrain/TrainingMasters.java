@@ -1,0 +1,51 @@
+package org.sparkmim.job.pretrain;
+
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.AdaptiveThresholdAlgorithm;
+import org.deeplearning4j.spark.api.RDDTrainingApproach;
+import org.deeplearning4j.spark.api.Repartition;
+import org.deeplearning4j.spark.api.TrainingMaster;
+import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
+import org.deeplearning4j.spark.impl.repartitioner.NoOpRepartitioner;
+import org.deeplearning4j.spark.parameterserver.training.SharedTrainingMaster;
+import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
+
+/** mim.spark.sync → the DL4J TrainingMaster, with the settings that were proven to work (STACK-NOTES). */
+final class TrainingMasters {
+    private TrainingMasters() { }
+
+    /**
+     * @param controller the driver's address as executors see it
+     * @param local      local[*] master: executors share the driver's loopback, so pin Aeron to 127.0.0.0/8
+     */
+    static TrainingMaster<?, ?> build(SparkSettings s, int batchPerWorker, String controller, boolean local) {
+        RDDTrainingApproach approach = "export".equals(s.approach()) ? RDDTrainingApproach.Export
+                : RDDTrainingApproach.Direct;
+        if ("averaging".equals(s.sync())) {
+            return new ParameterAveragingTrainingMaster.Builder(batchPerWorker)
+                    .batchSizePerWorker(batchPerWorker)
+                    .averagingFrequency(s.averagingFrequency())
+                    .workerPrefetchNumBatches(2)
+                    .rddTrainingApproach(approach)
+                    // EpochData already made exactly one partition per worker; a DL4J repartition would shuffle
+                    // the MultiDataSets themselves (decoded tensors) through disk.
+                    .repartionData(Repartition.Never)
+                    .build();
+        }
+        VoidConfiguration.VoidConfigurationBuilder vc = VoidConfiguration.builder()
+                .unicastPort(s.port())
+                .controllerAddress(controller);
+        if (local) vc.networkMask("127.0.0.0/8");
+        else if (!s.networkMask().isEmpty()) vc.networkMask(s.networkMask());
+        return new SharedTrainingMaster.Builder(vc.build(), batchPerWorker)
+                .batchSizePerWorker(batchPerWorker)
+                .thresholdAlgorithm(new AdaptiveThresholdAlgorithm(s.threshold()))
+                .workersPerNode(s.workersPerNode())
+                .workerPrefetchNumBatches(2)
+                .rddTrainingApproach(approach)
+                .repartitionData(Repartition.Never)
+                // Repartition.Never alone is ignored: SharedTrainingMaster uses its repartitioner whenever one is
+                // set, and the default one split our 2 partitions into one task per minibatch.
+                .repartitioner(new NoOpRepartitioner())
+                .build();
+    }
+}
