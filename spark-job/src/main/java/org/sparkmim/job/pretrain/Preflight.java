@@ -57,6 +57,13 @@ public final class Preflight {
                         + "to start without it)");
             }
             String master = conf.get("spark.master", "");
+            if (master.startsWith("local") && s.workers() > 1) {
+                // SharedTrainingWrapper keeps ONE model per executor JVM and feeds it every partition that lands
+                // there: in local mode "2 workers" would be one model taking 2x the steps at half the batch.
+                p.add("mim.spark.workers = " + s.workers() + " with sync = shared on a local master: gradient sharing "
+                        + "trains one model per JVM, so local mode has exactly 1 worker; set mim.spark.workers = 1 "
+                        + "(or use sync = averaging, whose local tasks are separate workers)");
+            }
             if (!master.startsWith("local") && !conf.get("spark.executor.extraJavaOptions", "").contains(AERON_FLAG)) {
                 p.add("spark.executor.extraJavaOptions lacks -D" + AERON_FLAG + "=60000000000");
             }

@@ -13,6 +13,7 @@ import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.method.Methods;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.train.Checkpoints;
+import org.sparkmim.model.train.GlobalStepLr;
 import org.sparkmim.model.train.Trainer;
 import org.sparkmim.model.train.WarmupCosineSchedule;
 
@@ -73,12 +74,14 @@ public final class SparkPretrain {
                 : s.controllerAddress();
         var tm = TrainingMasters.build(s, bpw, controller, master.startsWith("local"));
         SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
-        sg.setListeners(List.of(new NonFiniteGuard(runDirUri)));
+        var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
+                Math.round(cfg.optim.warmupEpochs() * spe), total);
+        // Workers' own iteration counters are not the global step (see GlobalStepLr): the LR follows ours.
+        GlobalStepLr lrClock = new GlobalStepLr(sched, step);
+        sg.setListeners(List.of(new NonFiniteGuard(runDirUri), lrClock));
 
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));
         double probe0 = probeLoss(sg.getNetwork(), probe), last = probe0;
-        var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
-                Math.round(cfg.optim.warmupEpochs() * spe), total);
         EpochData<T> plan = new EpochData<>(cfg.run.seed(), s.chunksPerEpoch(), s.workers(), bpw, source.key(),
                 source.decode());
         LOG.info("pretrain {}: method {} model {} | {} | {} sync, {} workers x batch {} = global batch {}, {} steps/epoch, "
@@ -94,6 +97,7 @@ public final class SparkPretrain {
             long[] stepsPerChunk = plan.stepsPerChunk(records, epoch);
             for (int c = epoch == epoch0 ? chunk0 : 0; c < s.chunksPerEpoch(); c++) {
                 boolean poison = s.nanAtChunk() == epoch * s.chunksPerEpoch() + c;
+                lrClock.setBase(step);
                 long tc = System.nanoTime();
                 org.nd4j.linalg.api.ndarray.INDArray before = sg.getNetwork().params().dup();
                 try {
