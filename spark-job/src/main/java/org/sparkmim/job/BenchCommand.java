@@ -2,7 +2,6 @@ package org.sparkmim.job;
 
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.sparkmim.masking.RandomMasking;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.FashionMnist;
 import org.sparkmim.model.data.ImageSet;
@@ -65,8 +64,7 @@ public class BenchCommand implements Callable<Integer> {
         Arrays.setAll(order, i -> i);
         List<MultiDataSet> batches = new ArrayList<>();
         for (int i = 0; i < nBatches; i++) batches.add(method.prepare(Trainer.batch(data, order, i * b, b, 0, cfg)));
-        int keep = RandomMasking.keepCount(cfg.model.tokens(), cfg.method.maskRatio());
-        double flop = Bench.maeFlopsPerImage(cfg.model, keep);
+        double flop = method.trainFlopsPerImage();
         Bench.Result r = Bench.trainThroughput(method, batches, b, warmup, windows, steps, flop, peak);
         System.err.printf("%s %s batch %d: windows %s img/s%n", cfg.method.name(), cfg.model, b, Arrays.toString(
                 Arrays.stream(r.windowRates()).map(x -> Math.round(x * 10) / 10.0).toArray()));

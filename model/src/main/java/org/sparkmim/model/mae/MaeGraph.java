@@ -10,6 +10,7 @@ import org.sparkmim.model.nn.DropCls;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.sparkmim.model.config.ModelConfig;
 import org.sparkmim.model.nn.LayerNormVertex;
 import org.sparkmim.model.nn.MaeDecoderEmbed;
@@ -39,11 +40,19 @@ public final class MaeGraph {
 
     private MaeGraph() { }
 
-    /**
-     * @param keyPadding add the key_bias input to encoder blocks (variable visible counts per sample)
-     */
+    /** The MAE graph with MAE's loss. */
     public static ComputationGraphConfiguration build(ModelConfig m, IUpdater updater, double weightDecay, long seed,
                                                       DataType dt, boolean keyPadding) {
+        return build(m, updater, weightDecay, seed, dt, keyPadding, new MaskedPatchMse(m.tokens()));
+    }
+
+    /**
+     * @param keyPadding add the key_bias input to encoder blocks (variable visible counts per sample)
+     * @param loss       the head's objective on pred [B, N, P] vs labels [B, N, P] with label mask [B, N]
+     *                   (MaskedPatchMse for MAE; EmaeLoss for EMAE's B·K rows)
+     */
+    public static ComputationGraphConfiguration build(ModelConfig m, IUpdater updater, double weightDecay, long seed,
+                                                      DataType dt, boolean keyPadding, ILossFunction loss) {
         int g = m.gridSize();
         var gb = new NeuralNetConfiguration.Builder()
                 .seed(seed)
@@ -77,7 +86,7 @@ public final class MaeGraph {
         // The pixel head is a real DL4J layer on purpose: ComputationGraph.numParams() counts only Layers, and
         // fit() silently does nothing when it is 0. Keeping one Layer with parameters keeps every instance of the
         // graph trainable, including the plain ComputationGraph that Spark workers rebuild from JSON.
-        gb.addLayer(HEAD, new RnnOutputLayer.Builder(new MaskedPatchMse(m.tokens()))
+        gb.addLayer(HEAD, new RnnOutputLayer.Builder(loss)
                 .nIn(m.decoderDim).nOut(m.patchDim()).activation(Activation.IDENTITY)
                 .dataFormat(RNNFormat.NWC).weightInit(WeightInit.XAVIER_UNIFORM).biasInit(0)
                 .updater(updater.clone()).biasUpdater(updater.clone())
