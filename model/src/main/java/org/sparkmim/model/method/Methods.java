@@ -1,6 +1,7 @@
 package org.sparkmim.model.method;
 
 import org.sparkmim.model.config.MimConfig;
+import org.sparkmim.model.emae.EmaeMethod;
 import org.sparkmim.model.mae.MaeMethod;
 
 /** method.name → MimMethod. Adding a method = one class + one line here + its tests. */
@@ -10,7 +11,9 @@ public final class Methods {
     public static MimMethod create(MimConfig cfg) {
         return switch (cfg.method.name()) {
             case "mae" -> new MaeMethod(cfg.model, cfg.method);
-            default -> throw new IllegalArgumentException("method.name=" + cfg.method.name() + " is not known; allowed: mae");
+            case "emae" -> new EmaeMethod(cfg.model, cfg.method);
+            default -> throw new IllegalArgumentException("method.name=" + cfg.method.name()
+                    + " is not known; allowed: mae, emae, sbam");
         };
     }
 }
