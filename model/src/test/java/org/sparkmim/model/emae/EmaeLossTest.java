@@ -1,5 +1,6 @@
 package org.sparkmim.model.emae;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -24,6 +25,11 @@ class EmaeLossTest {
     @BeforeAll
     static void dbl() {
         Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
+    }
+
+    @AfterAll
+    static void restore() {
+        Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
     }
 
     /** Rows in DL4J's order n·(B·K) + b·K + k; per image a random split of the N tokens into K visible parts. */

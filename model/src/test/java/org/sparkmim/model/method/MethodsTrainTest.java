@@ -43,7 +43,7 @@ class MethodsTrainTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"mae-block", "emae"})
+    @ValueSource(strings = {"mae-block", "emae", "sbam"})
     void lossFallsOnRealData(String method, @TempDir Path tmp) throws Exception {
         MimConfig cfg = cfg(tmp, method);
         ImageSet train = FashionMnist.load(FashionMnist.locate(""), "train").subset(0, cfg.data.trainLimit());
