@@ -75,7 +75,7 @@ public class BenchCommand implements Callable<Integer> {
             System.err.printf("timed steps wall total: %.1f ms (the rest is DL4J: output layer, updater, graph bookkeeping)%n",
                     r.timedMillis());
         }
-        new Summary("bench").put("model", cfg.model.toString()).put("method", cfg.method.name()).put("batch", b)
+        new Summary("bench").put("model", cfg.model.toString()).put("method", cfg.method.name()).put("masking", cfg.method.masking()).put("batch", b)
                 .put("img_per_s", PretrainCommand.round(r.imgPerSec())).put("gflop_per_img", PretrainCommand.round(r.gflopPerImage()))
                 .put("gflops", PretrainCommand.round(r.gflops())).put("peak_gflops", PretrainCommand.round(peak))
                 .put("mfu", PretrainCommand.round(r.mfu())).put("openblas_coretype", String.valueOf(System.getenv("OPENBLAS_CORETYPE")))

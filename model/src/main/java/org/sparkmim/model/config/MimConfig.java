@@ -161,7 +161,7 @@ public final class MimConfig {
             for (int k = 2; k <= n; k++) if (n % k == 0) ok.add(k);
             throw err(me, "emae.parts", m.emae().parts(), "a divisor of the token count N = " + n + " (model.image-size "
                     + mc.imageSize + " / model.patch " + mc.patch + ", squared) so that every part keeps N/K tokens: one of "
-                    + ok + "; or change model.image-size / model.patch (e.g. image-size 32, patch 4: N = 64)");
+                    + ok + "; or change model.patch (28 px: patch 7 gives N = 16, patch 2 gives N = 196)");
         }
         if (m.name().equals("sbam") && m.sbam().amr()) {
             double lo = m.maskRatio() - m.sbam().rVar(), hi = m.maskRatio() + m.sbam().rVar();

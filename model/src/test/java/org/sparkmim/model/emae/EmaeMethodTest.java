@@ -123,8 +123,8 @@ class EmaeMethodTest {
                 .hasMessageContaining("N = 49").hasMessageContaining("[7, 49]");
         MimConfig ok = MimConfig.load(Map.of("method.name", "emae", "method.emae.parts", "7"));
         assertThat(((EmaeMethod) Methods.create(ok)).parts()).isEqualTo(7);
-        assertThat(MimConfig.load(Map.of("method.name", "emae", "model.image-size", "32")).method.emae().parts()).isEqualTo(4);
-        assertThatThrownBy(() -> MimConfig.load(Map.of("method.name", "emae", "model.image-size", "32",
+        assertThat(MimConfig.load(Map.of("method.name", "emae", "model.patch", "7")).method.emae().parts()).isEqualTo(4);
+        assertThatThrownBy(() -> MimConfig.load(Map.of("method.name", "emae", "model.patch", "7",
                 "method.emae.distance", "l1"))).hasMessageContaining("mim.method.emae.distance").hasMessageContaining("cosine");
     }
 
