@@ -2,7 +2,6 @@ package org.sparkmim.job;
 
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.sparkmim.masking.RandomMasking;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.FashionMnist;
 import org.sparkmim.model.data.ImageSet;
@@ -65,8 +64,7 @@ public class BenchCommand implements Callable<Integer> {
         Arrays.setAll(order, i -> i);
         List<MultiDataSet> batches = new ArrayList<>();
         for (int i = 0; i < nBatches; i++) batches.add(method.prepare(Trainer.batch(data, order, i * b, b, 0, cfg)));
-        int keep = RandomMasking.keepCount(cfg.model.tokens(), cfg.method.maskRatio());
-        double flop = Bench.maeFlopsPerImage(cfg.model, keep);
+        double flop = method.trainFlopsPerImage();
         Bench.Result r = Bench.trainThroughput(method, batches, b, warmup, windows, steps, flop, peak);
         System.err.printf("%s %s batch %d: windows %s img/s%n", cfg.method.name(), cfg.model, b, Arrays.toString(
                 Arrays.stream(r.windowRates()).map(x -> Math.round(x * 10) / 10.0).toArray()));
@@ -77,7 +75,7 @@ public class BenchCommand implements Callable<Integer> {
             System.err.printf("timed steps wall total: %.1f ms (the rest is DL4J: output layer, updater, graph bookkeeping)%n",
                     r.timedMillis());
         }
-        new Summary("bench").put("model", cfg.model.toString()).put("method", cfg.method.name()).put("batch", b)
+        new Summary("bench").put("model", cfg.model.toString()).put("method", cfg.method.name()).put("masking", cfg.method.masking()).put("batch", b)
                 .put("img_per_s", PretrainCommand.round(r.imgPerSec())).put("gflop_per_img", PretrainCommand.round(r.gflopPerImage()))
                 .put("gflops", PretrainCommand.round(r.gflops())).put("peak_gflops", PretrainCommand.round(peak))
                 .put("mfu", PretrainCommand.round(r.mfu())).put("openblas_coretype", String.valueOf(System.getenv("OPENBLAS_CORETYPE")))

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -58,6 +60,27 @@ class CliTest {
         Run r = run("pretrain", "--set", "method.mask-ratio=1.2");
         assertThat(r.code()).isEqualTo(ExitCodes.CONFIG);
         assertThat(r.err()).contains("mim.method.mask-ratio").contains("1.2");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"emae", "sbam"})
+    void pretrainRunsEveryMethodByName(String method, @TempDir Path tmp) throws Exception {
+        Run r = run("pretrain", "--set", "mim.method.name=" + method, "--set", "model.patch=7", "--set", "model.dim=16",
+                "--set", "model.depth=1", "--set", "model.heads=2", "--set", "model.decoder-dim=16",
+                "--set", "model.decoder-depth=1", "--set", "optim.batch=16", "--set", "optim.epochs=1",
+                "--set", "data.train-limit=64", "--set", "run.dir=" + tmp, "--set", "run.log-every=2");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode s = r.summary();
+        assertThat(s.get("method").asText()).isEqualTo(method);
+        assertThat(s.get("steps").asInt()).isEqualTo(4);
+        assertThat(s.get("final_loss").asDouble()).isPositive();
+    }
+
+    @Test
+    void emaePartsThatDoNotDivideTheTokensExitWithCode2() {
+        Run r = run("pretrain", "--set", "mim.method.name=emae");       // 28 px / patch 4: N = 49
+        assertThat(r.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(r.err()).contains("mim.method.emae.parts").contains("[7, 49]");
     }
 
     @Test

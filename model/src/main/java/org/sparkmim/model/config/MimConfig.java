@@ -29,7 +29,59 @@ public final class MimConfig {
     public final DataConfig data;
     public final RunConfig run;
 
-    public record MethodConfig(String name, double maskRatio, String masking, boolean normPix) { }
+    /**
+     * @param block block-masking shape (masking = block)
+     * @param emae  EMAE parallel masks and self-consistency (name = emae)
+     * @param sbam  SBAM saliency masking and AMR (name = sbam)
+     */
+    public record MethodConfig(String name, double maskRatio, String masking, boolean normPix, BlockConfig block,
+                               EmaeConfig emae, SbamConfig sbam) {
+        /** MAE-only view with the reference defaults for the other methods' keys (tests, tools). */
+        public MethodConfig(String name, double maskRatio, String masking, boolean normPix) {
+            this(name, maskRatio, masking, normPix, BlockConfig.DEFAULT, EmaeConfig.DEFAULT, SbamConfig.DEFAULT);
+        }
+
+        public MethodConfig withName(String n) {
+            return new MethodConfig(n, maskRatio, masking, normPix, block, emae, sbam);
+        }
+
+        public MethodConfig withMaskRatio(double r) {
+            return new MethodConfig(name, r, masking, normPix, block, emae, sbam);
+        }
+
+        public MethodConfig withEmae(EmaeConfig e) {
+            return new MethodConfig(name, maskRatio, masking, normPix, block, e, sbam);
+        }
+
+        public MethodConfig withSbam(SbamConfig s) {
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, s);
+        }
+    }
+
+    /** Block masking: block area in patches [minPatches, maxPatches] (−1 = N), aspect h/w in [minAspect, 1/minAspect]. */
+    public record BlockConfig(int minPatches, int maxPatches, double minAspect) {
+        public static final BlockConfig DEFAULT = new BlockConfig(4, -1, 0.3);
+    }
+
+    /**
+     * EMAE: K parts, loss = L_rec + lambda · L_sc; distance mse (squared L2 per patch, / P) or cosine (1 − cos);
+     * stopGradient puts sg() on the partner prediction.
+     */
+    public record EmaeConfig(int parts, double lambda, String distance, boolean stopGradient) {
+        public static final EmaeConfig DEFAULT = new EmaeConfig(4, 1.0, "mse", true);
+    }
+
+    /**
+     * SBAM + AMR: random masking for the first warmupEpochs; noise ~ U(0, noise); AMR on/off, mode per-sample
+     * (padded, key-padding mask) or batch (one ratio per batch, released code); r_b = r_base − rVar + 2·rVar·share(s > delta).
+     */
+    public record SbamConfig(int warmupEpochs, double noise, boolean amr, String amrMode, double rVar, double delta) {
+        public static final SbamConfig DEFAULT = new SbamConfig(0, 0.5, true, "per-sample", 0.1, 0.5);
+
+        public boolean perSample() {
+            return amr && amrMode.equals("per-sample");
+        }
+    }
 
     public record OptimConfig(double baseLr, double minLr, int batch, int epochs, double warmupEpochs,
                               double weightDecay, double beta1, double beta2) {
@@ -61,9 +113,24 @@ public final class MimConfig {
         this.model = withOrigin(m, mc);
 
         Config me = root.getConfig("method");
-        this.method = new MethodConfig(str(me, "name", List.of("mae")),
+        BlockConfig block = new BlockConfig((int) range(me, "block.min-patches", 1, 1 << 20, ">= 1"),
+                (int) range(me, "block.max-patches", -1, 1 << 20, "-1 (= N) or >= block.min-patches"),
+                range(me, "block.min-aspect", 1e-6, 1, "in (0, 1]"));
+        if (block.maxPatches() != -1 && block.maxPatches() < block.minPatches()) {
+            throw err(me, "block.max-patches", block.maxPatches(), "-1 (= N) or >= mim.method.block.min-patches ("
+                    + block.minPatches() + ")");
+        }
+        EmaeConfig emae = new EmaeConfig((int) range(me, "emae.parts", 2, 1 << 20, ">= 2"),
+                range(me, "emae.lambda", 0, 1e6, ">= 0"), str(me, "emae.distance", List.of("mse", "cosine")),
+                me.getBoolean("emae.stop-gradient"));
+        SbamConfig sbam = new SbamConfig((int) range(me, "sbam.warmup-epochs", 0, 1e6, ">= 0"),
+                range(me, "sbam.noise", 0, 1e6, ">= 0"), me.getBoolean("sbam.amr"),
+                str(me, "sbam.amr-mode", List.of("per-sample", "batch")), range(me, "sbam.r-var", 0, 0.999, "in [0, 1)"),
+                range(me, "sbam.delta", -1e6, 1e6, "a finite number (compared with saliency in [0, 1])"));
+        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam")),
                 range(me, "mask-ratio", 0.0, 0.999, "0 <= mask-ratio < 1"),
-                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"));
+                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam);
+        checkMethodFitsModel(me, method, mc);
 
         Config o = root.getConfig("optim");
         this.optim = new OptimConfig(range(o, "base-lr", 1e-12, 10, "> 0"), range(o, "min-lr", 0, 10, ">= 0"),
@@ -84,6 +151,26 @@ public final class MimConfig {
         this.run = new RunConfig(r.getString("dir"), r.getString("name"), r.getLong("seed"),
                 (int) range(r, "log-every", 1, 1e9, ">= 1"), range(r, "time-budget-minutes", 0, 1e7, ">= 0"),
                 (int) range(r, "checkpoint-every", 0, 1e9, ">= 0"), (int) range(r, "keep-checkpoints", 1, 1000, ">= 1"));
+    }
+
+    /** Cross-section rules between method and model: fail at load, naming the key, not mid-run. */
+    private static void checkMethodFitsModel(Config me, MethodConfig m, ModelConfig mc) {
+        int n = mc.tokens();
+        if (m.name().equals("emae") && n % m.emae().parts() != 0) {
+            List<Integer> ok = new java.util.ArrayList<>();
+            for (int k = 2; k <= n; k++) if (n % k == 0) ok.add(k);
+            throw err(me, "emae.parts", m.emae().parts(), "a divisor of the token count N = " + n + " (model.image-size "
+                    + mc.imageSize + " / model.patch " + mc.patch + ", squared) so that every part keeps N/K tokens: one of "
+                    + ok + "; or change model.patch (28 px: patch 7 gives N = 16, patch 2 gives N = 196)");
+        }
+        if (m.name().equals("sbam") && m.sbam().amr()) {
+            double lo = m.maskRatio() - m.sbam().rVar(), hi = m.maskRatio() + m.sbam().rVar();
+            int keepHi = (int) Math.floor(n * (1 - lo) + 1e-9), keepLo = (int) Math.floor(n * (1 - hi) + 1e-9);
+            if (lo < 0 || hi >= 1 || keepLo < 1 || keepHi >= n) {
+                throw err(me, "sbam.r-var", m.sbam().rVar(), "a value such that mask-ratio ± r-var (" + m.maskRatio()
+                        + " ± r-var) keeps between 1 and N−1 of N = " + n + " tokens; here it spans [" + lo + ", " + hi + "]");
+            }
+        }
     }
 
     /** Load: reference ← preset file (optional) ← conf file (optional) ← overrides ("key=value", keys under mim.). */

@@ -10,6 +10,7 @@ import org.sparkmim.model.nn.DropCls;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.sparkmim.model.config.ModelConfig;
 import org.sparkmim.model.nn.LayerNormVertex;
 import org.sparkmim.model.nn.MaeDecoderEmbed;
@@ -27,6 +28,8 @@ import org.sparkmim.model.nn.TransformerBlock;
  * dec_embed(enc_norm, slot) → [B,1+N,Dd] → dec0..dec{Ld-1} → dec_norm → tokens [B,N,Dd]
  *     → head: RnnOutputLayer (NWC) → pred [B, N, P], MaskedPatchMse against labels [B, N, P], label mask [B, N]
  * </pre>
+ * The encoder and decoder stacks are public building blocks so methods with another front or tail (SBAM's
+ * in-graph plan) share them exactly.
  */
 public final class MaeGraph {
     public static final String IN_PATCHES = "patches";
@@ -35,58 +38,85 @@ public final class MaeGraph {
     public static final String IN_KEY_BIAS = "key_bias";
     public static final String EMBED = "embed";
     public static final String LATENT = "enc_norm";
+    public static final String TOKENS = "tokens";
     public static final String HEAD = "head";
 
     private MaeGraph() { }
 
-    /**
-     * @param keyPadding add the key_bias input to encoder blocks (variable visible counts per sample)
-     */
+    /** The MAE graph with MAE's loss. */
     public static ComputationGraphConfiguration build(ModelConfig m, IUpdater updater, double weightDecay, long seed,
                                                       DataType dt, boolean keyPadding) {
+        return build(m, updater, weightDecay, seed, dt, keyPadding, new MaskedPatchMse(m.tokens()));
+    }
+
+    /**
+     * @param keyPadding add the key_bias input to encoder blocks (variable visible counts per sample)
+     * @param loss       the head's objective on pred [B, N, P] vs labels [B, N, P] with label mask [B, N]
+     *                   (MaskedPatchMse for MAE; EmaeLoss for EMAE's B·K rows)
+     */
+    public static ComputationGraphConfiguration build(ModelConfig m, IUpdater updater, double weightDecay, long seed,
+                                                      DataType dt, boolean keyPadding, ILossFunction loss) {
         int g = m.gridSize();
-        var gb = new NeuralNetConfiguration.Builder()
+        var gb = builder(seed, dt);
+        if (keyPadding) gb.addInputs(IN_PATCHES, IN_IDS_KEEP, IN_SLOT, IN_KEY_BIAS);
+        else gb.addInputs(IN_PATCHES, IN_IDS_KEEP, IN_SLOT);
+        gb.addVertex(EMBED, opt(new PatchEmbed(m.patchDim(), m.dim, g, g), updater, weightDecay), IN_PATCHES, IN_IDS_KEEP);
+        addEncoder(gb, m, updater, weightDecay, EMBED, keyPadding ? IN_KEY_BIAS : null);
+        addDecoder(gb, m, updater, weightDecay, IN_SLOT);
+        // The pixel head is a real DL4J layer on purpose: ComputationGraph.numParams() counts only Layers, and
+        // fit() silently does nothing when it is 0. Keeping one Layer with parameters keeps every instance of the
+        // graph trainable, including the plain ComputationGraph that Spark workers rebuild from JSON.
+        gb.addLayer(HEAD, new RnnOutputLayer.Builder(loss)
+                .nIn(m.decoderDim).nOut(m.patchDim()).activation(Activation.IDENTITY)
+                .dataFormat(RNNFormat.NWC).weightInit(WeightInit.XAVIER_UNIFORM).biasInit(0)
+                .updater(updater.clone()).biasUpdater(updater.clone())
+                .weightDecay(weightDecay, true).weightDecayBias(0, true).build(), TOKENS);
+        gb.setOutputs(HEAD);
+        return gb.build();
+    }
+
+    /** Graph builder with the settings every MIM graph needs (workspaces ENABLED for gradient sharing). */
+    public static ComputationGraphConfiguration.GraphBuilder builder(long seed, DataType dt) {
+        return new NeuralNetConfiguration.Builder()
                 .seed(seed)
-                .updater(new org.nd4j.linalg.learning.config.NoOp()) // only the param-free loss layer uses it
+                .updater(new org.nd4j.linalg.learning.config.NoOp()) // only param-free layers use it
                 .dataType(dt)
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
                 .graphBuilder();
-        if (keyPadding) gb.addInputs(IN_PATCHES, IN_IDS_KEEP, IN_SLOT, IN_KEY_BIAS);
-        else gb.addInputs(IN_PATCHES, IN_IDS_KEEP, IN_SLOT);
+    }
 
-        gb.addVertex(EMBED, opt(new PatchEmbed(m.patchDim(), m.dim, g, g), updater, weightDecay), IN_PATCHES, IN_IDS_KEEP);
-        String prev = EMBED;
+    /** embedded [B,1+K,D] → enc0..enc{L-1} (each also fed keyBias [B,1+K] if not null) → {@link #LATENT}. */
+    public static void addEncoder(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m, IUpdater updater,
+                                  double weightDecay, String embedded, String keyBias) {
+        String prev = embedded;
         for (int i = 0; i < m.depth; i++) {
             String name = "enc" + i;
             var blk = opt(new TransformerBlock(m.dim, m.heads), updater, weightDecay);
-            if (keyPadding) gb.addVertex(name, blk, prev, IN_KEY_BIAS);
+            if (keyBias != null) gb.addVertex(name, blk, prev, keyBias);
             else gb.addVertex(name, blk, prev);
             prev = name;
         }
         gb.addVertex(LATENT, opt(new LayerNormVertex(m.dim), updater, weightDecay), prev);
-        gb.addVertex("dec_embed", opt(new MaeDecoderEmbed(m.dim, m.decoderDim, g, g), updater, weightDecay), LATENT, IN_SLOT);
-        prev = "dec_embed";
+    }
+
+    /** {@link #LATENT} + slot [B,N] → dec_embed → dec blocks → dec_norm → {@link #TOKENS} [B,N,Dd]. */
+    public static void addDecoder(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m, IUpdater updater,
+                                  double weightDecay, String slot) {
+        int g = m.gridSize();
+        gb.addVertex("dec_embed", opt(new MaeDecoderEmbed(m.dim, m.decoderDim, g, g), updater, weightDecay), LATENT, slot);
+        String prev = "dec_embed";
         for (int i = 0; i < m.decoderDepth; i++) {
             String name = "dec" + i;
             gb.addVertex(name, opt(new TransformerBlock(m.decoderDim, m.decoderHeads), updater, weightDecay), prev);
             prev = name;
         }
         gb.addVertex("dec_norm", opt(new LayerNormVertex(m.decoderDim), updater, weightDecay), prev);
-        gb.addVertex("tokens", new DropCls(), "dec_norm");
-        // The pixel head is a real DL4J layer on purpose: ComputationGraph.numParams() counts only Layers, and
-        // fit() silently does nothing when it is 0. Keeping one Layer with parameters keeps every instance of the
-        // graph trainable, including the plain ComputationGraph that Spark workers rebuild from JSON.
-        gb.addLayer(HEAD, new RnnOutputLayer.Builder(new MaskedPatchMse(m.tokens()))
-                .nIn(m.decoderDim).nOut(m.patchDim()).activation(Activation.IDENTITY)
-                .dataFormat(RNNFormat.NWC).weightInit(WeightInit.XAVIER_UNIFORM).biasInit(0)
-                .updater(updater.clone()).biasUpdater(updater.clone())
-                .weightDecay(weightDecay, true).weightDecayBias(0, true).build(), "tokens");
-        gb.setOutputs(HEAD);
-        return gb.build();
+        gb.addVertex(TOKENS, new DropCls(), "dec_norm");
     }
 
-    private static <T extends ParamVertexConf> T opt(T v, IUpdater updater, double wd) {
+    /** Give a parameterized vertex the run's updater (own copy) and weight decay. */
+    public static <T extends ParamVertexConf> T opt(T v, IUpdater updater, double wd) {
         v.updater = updater.clone();
         v.weightDecay = wd;
         return v;

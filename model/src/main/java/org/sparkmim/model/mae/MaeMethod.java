@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.sparkmim.masking.BlockMasking;
 import org.sparkmim.masking.MaskSeeds;
@@ -16,6 +17,8 @@ import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.config.ModelConfig;
 import org.sparkmim.model.method.Batch;
 import org.sparkmim.model.method.MimMethod;
+import org.sparkmim.model.nn.MaskedPatchMse;
+import org.sparkmim.model.train.Bench;
 
 /**
  * MAE (METHODS.md §1): random (or block) masking, encoder on visible tokens, decoder with mask tokens,
@@ -23,13 +26,16 @@ import org.sparkmim.model.method.MimMethod;
  */
 public class MaeMethod implements MimMethod {
     protected final ModelConfig model;
+    protected final MimConfig.MethodConfig method;
     protected final MaskingOperator masking;
     protected final boolean normPix;
 
     public MaeMethod(ModelConfig model, MimConfig.MethodConfig method) {
         this.model = model;
+        this.method = method;
+        MimConfig.BlockConfig bc = method.block();
         this.masking = switch (method.masking()) {
-            case "block" -> new BlockMasking(method.maskRatio());
+            case "block" -> new BlockMasking(method.maskRatio(), bc.minPatches(), bc.maxPatches(), bc.minAspect());
             default -> new RandomMasking(method.maskRatio());
         };
         this.normPix = method.normPix();
@@ -50,56 +56,92 @@ public class MaeMethod implements MimMethod {
         return model;
     }
 
+    public MaskingOperator masking() {
+        return masking;
+    }
+
     @Override
     public ComputationGraphConfiguration graph(IUpdater updater, double weightDecay, long seed, DataType dataType) {
-        return MaeGraph.build(model, updater, weightDecay, seed, dataType, false);
+        return MaeGraph.build(model, updater, weightDecay, seed, dataType, false, new MaskedPatchMse(model.tokens()));
     }
 
     @Override
     public MultiDataSet prepare(Batch batch) {
-        int b = batch.size(), g = model.gridSize(), n = model.tokens(), pd = model.patchDim();
-        checkShape(batch);
-        SampleMask[] plans = new SampleMask[b];
-        for (int i = 0; i < b; i++) {
-            plans[i] = masking.sample(g, g, MaskSeeds.stream(batch.runSeed(), batch.epoch(), batch.keys()[i]));
+        SampleMask[][] plans = new SampleMask[batch.size()][];
+        for (int i = 0; i < batch.size(); i++) {
+            plans[i] = new SampleMask[]{masking.sample(model.gridSize(), model.gridSize(),
+                    MaskSeeds.stream(batch.runSeed(), batch.epoch(), batch.keys()[i]))};
         }
-        int k = plans[0].keep();
+        return assemble(batch, plans);
+    }
+
+    @Override
+    public double trainFlopsPerImage() {
+        return Bench.maeFlopsPerImage(model, RandomMasking.keepCount(model.tokens(), method.maskRatio()));
+    }
+
+    /**
+     * The MAE graph's MultiDataSet for R plans per image (R = 1 for MAE, K for EMAE), all with the same keep
+     * count. Row b·R + r of every array is image b under plan r.
+     *
+     * <pre>
+     * features: patches [B·R, N·P], ids_keep [B·R, K], slot [B·R, N] (−1 = masked)
+     * labels:   targets [B·R, N, P] (norm-pix if on);  label mask [B·R, N] (1 = masked)
+     * </pre>
+     */
+    protected MultiDataSet assemble(Batch batch, SampleMask[][] plans) {
+        int b = batch.size(), n = model.tokens(), pd = model.patchDim(), r = plans[0].length;
+        int k = plans[0][0].keep(), rows = b * r;
+        float[] img = patchify(batch);                       // [B, N·P]
+        float[] target = img.clone();
+        if (normPix) Patchify.normalizePatches(target, 0, b * n, pd);
+        float[] patches = new float[rows * n * pd];
+        float[] targets = new float[rows * n * pd];
+        float[] keep = new float[rows * k];
+        float[] slot = new float[rows * n];
+        float[] mask = new float[rows * n];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < r; j++) {
+                int row = i * r + j;
+                SampleMask p = plans[i][j];
+                if (p.keep() != k) throw new IllegalStateException("plans keep " + p.keep() + " and " + k + " tokens");
+                System.arraycopy(img, i * n * pd, patches, row * n * pd, n * pd);
+                System.arraycopy(target, i * n * pd, targets, row * n * pd, n * pd);
+                int[] ids = p.idsKeep();
+                int[] restore = p.idsRestore();
+                for (int t = 0; t < k; t++) keep[row * k + t] = ids[t];
+                for (int t = 0; t < n; t++) {
+                    slot[row * n + t] = restore[t] < k ? restore[t] : -1;
+                    mask[row * n + t] = restore[t] < k ? 0 : 1;
+                }
+            }
+        }
+        INDArray[] features = {Nd4j.create(patches, new long[]{rows, (long) n * pd}), Nd4j.create(keep, new long[]{rows, k}),
+                Nd4j.create(slot, new long[]{rows, n})};
+        return new org.nd4j.linalg.dataset.MultiDataSet(features, new INDArray[]{Nd4j.create(targets, new long[]{rows, n, pd})},
+                null, new INDArray[]{Nd4j.create(mask, new long[]{rows, n})});
+    }
+
+    /** The batch's images in MAE patch order: [B, N·P]. */
+    protected float[] patchify(Batch batch) {
+        checkShape(batch);
+        int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         float[] patches = new float[b * n * pd];
-        float[] keep = new float[b * k];
-        float[] slot = new float[b * n];
-        float[] mask = new float[b * n];
         int imgLen = batch.height() * batch.width() * batch.channels();
         for (int i = 0; i < b; i++) {
             Patchify.patchify(batch.pixels(), i * imgLen, batch.height(), batch.width(), batch.channels(), model.patch,
                     patches, i * n * pd);
-            int[] ids = plans[i].idsKeep();
-            int[] restore = plans[i].idsRestore();
-            float[] m = plans[i].mask();
-            for (int j = 0; j < k; j++) keep[i * k + j] = ids[j];
-            for (int t = 0; t < n; t++) {
-                slot[i * n + t] = restore[t] < k ? restore[t] : -1;
-                mask[i * n + t] = m[t];
-            }
         }
-        float[] target = patches.clone();
-        if (normPix) Patchify.normalizePatches(target, 0, b * n, pd);
-        INDArray[] features = {Nd4j.create(patches, new long[]{b, (long) n * pd}), Nd4j.create(keep, new long[]{b, k}),
-                Nd4j.create(slot, new long[]{b, n})};
-        return new org.nd4j.linalg.dataset.MultiDataSet(features, new INDArray[]{Nd4j.create(target, new long[]{b, n, pd})},
-                null, new INDArray[]{Nd4j.create(mask, new long[]{b, n})});
+        return patches;
     }
 
     @Override
     public INDArray features(ComputationGraph graph, Batch batch, boolean cls) {
         int b = batch.size(), n = model.tokens(), pd = model.patchDim();
-        checkShape(batch);
-        float[] patches = new float[b * n * pd];
+        float[] patches = patchify(batch);
         float[] keep = new float[b * n];
         float[] slot = new float[b * n];
-        int imgLen = batch.height() * batch.width() * batch.channels();
         for (int i = 0; i < b; i++) {
-            Patchify.patchify(batch.pixels(), i * imgLen, batch.height(), batch.width(), batch.channels(), model.patch,
-                    patches, i * n * pd);
             for (int t = 0; t < n; t++) {
                 keep[i * n + t] = t;
                 slot[i * n + t] = t;
@@ -107,11 +149,14 @@ public class MaeMethod implements MimMethod {
         }
         INDArray[] in = {Nd4j.create(patches, new long[]{b, (long) n * pd}), Nd4j.create(keep, new long[]{b, n}),
                 Nd4j.create(slot, new long[]{b, n})};
-        INDArray lat = graph.feedForward(in, false).get(MaeGraph.LATENT);        // [B, 1+N, D]
-        return cls ? lat.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.point(0),
-                org.nd4j.linalg.indexing.NDArrayIndex.all()).dup()
-                : lat.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(1, 1 + n),
-                org.nd4j.linalg.indexing.NDArrayIndex.all()).mean(1);
+        return pool(graph.feedForward(in, false).get(MaeGraph.LATENT), cls);
+    }
+
+    /** Latent [B, 1+T, D] → CLS [B, D] or the mean of the T tokens [B, D]. */
+    protected static INDArray pool(INDArray lat, boolean cls) {
+        long t = lat.size(1);
+        return cls ? lat.get(NDArrayIndex.all(), NDArrayIndex.point(0), NDArrayIndex.all()).dup()
+                : lat.get(NDArrayIndex.all(), NDArrayIndex.interval(1, t), NDArrayIndex.all()).mean(1);
     }
 
     protected void checkShape(Batch batch) {

@@ -1,7 +1,9 @@
 package org.sparkmim.model.method;
 
 import org.sparkmim.model.config.MimConfig;
+import org.sparkmim.model.emae.EmaeMethod;
 import org.sparkmim.model.mae.MaeMethod;
+import org.sparkmim.model.sbam.SbamMethod;
 
 /** method.name → MimMethod. Adding a method = one class + one line here + its tests. */
 public final class Methods {
@@ -10,7 +12,10 @@ public final class Methods {
     public static MimMethod create(MimConfig cfg) {
         return switch (cfg.method.name()) {
             case "mae" -> new MaeMethod(cfg.model, cfg.method);
-            default -> throw new IllegalArgumentException("method.name=" + cfg.method.name() + " is not known; allowed: mae");
+            case "emae" -> new EmaeMethod(cfg.model, cfg.method);
+            case "sbam" -> new SbamMethod(cfg.model, cfg.method);
+            default -> throw new IllegalArgumentException("method.name=" + cfg.method.name()
+                    + " is not known; allowed: mae, emae, sbam");
         };
     }
 }

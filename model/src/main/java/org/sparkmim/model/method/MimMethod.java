@@ -29,6 +29,12 @@ public interface MimMethod {
     /** Images → the step's MultiDataSet (features, labels, label masks) in this method's graph layout. */
     MultiDataSet prepare(Batch batch);
 
+    /**
+     * Analytic training FLOPs (matmuls, forward + backward) per input image, for bench's GFLOP/s and MFU. A method
+     * owns this because its cost per image is its own: EMAE runs K encoder-decoder passes per image.
+     */
+    double trainFlopsPerImage();
+
     /** Encoder features [B, D] of unmasked images for evaluation (mean-pooled tokens or CLS). */
     org.nd4j.linalg.api.ndarray.INDArray features(ComputationGraph graph, Batch batch, boolean cls);
 }

@@ -19,23 +19,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 /** METHODS.md §1 invariants that live in the model: patchify order, loss support, norm-pix, unshuffle. */
-class MaeInvariantsTest {
+public class MaeInvariantsTest {
 
     static ModelConfig small() {
-        ModelConfig m = new ModelConfig();
-        m.imageSize = 8;
-        m.patch = 2;
-        m.channels = 3;
-        m.dim = 16;
-        m.heads = 2;
-        m.depth = 1;
-        m.decoderDim = 8;
-        m.decoderHeads = 2;
-        m.decoderDepth = 1;
-        return m.validate();
+        return org.sparkmim.model.fixtures.TinyModels.of(8, 2, 3, 16);
     }
 
-    static Batch randomBatch(ModelConfig m, int b, long seed) {
+    public static Batch randomBatch(ModelConfig m, int b, long seed) {
         Random r = new Random(seed);
         float[] px = new float[b * m.imageSize * m.imageSize * m.channels];
         for (int i = 0; i < px.length; i++) px[i] = (float) r.nextGaussian();

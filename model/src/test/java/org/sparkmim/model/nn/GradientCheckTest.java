@@ -27,16 +27,8 @@ class GradientCheckTest {
     }
 
     static ModelConfig tinyConf() {
-        ModelConfig m = new ModelConfig();
-        m.imageSize = 6;
-        m.patch = 2;
-        m.channels = 1;  // N = 9 tokens, P = 4
-        m.dim = 8;
-        m.heads = 2;
+        ModelConfig m = org.sparkmim.model.fixtures.TinyModels.of(6, 2, 1, 8);  // N = 9 tokens, P = 4
         m.depth = 2;
-        m.decoderDim = 8;
-        m.decoderHeads = 2;
-        m.decoderDepth = 1;
         return m.validate();
     }
 
