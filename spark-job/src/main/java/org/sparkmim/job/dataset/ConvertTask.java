@@ -9,9 +9,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.util.CollectionAccumulator;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -79,13 +77,7 @@ final class ConvertTask implements FlatMapFunction<Iterator<SourceItem>, Row> {
     private static Row idxRow(SourceItem it) {
         BufferedImage img = new BufferedImage(it.width(), it.height(), BufferedImage.TYPE_BYTE_GRAY);
         System.arraycopy(it.gray(), 0, Images.bytes(img), 0, it.gray().length);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
-        try {
-            if (!ImageIO.write(img, "png", out)) throw new IllegalStateException("no PNG ImageWriter");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return RowFactory.create(it.key(), it.label(), it.className(), it.width(), it.height(), out.toByteArray(),
+        return RowFactory.create(it.key(), it.label(), it.className(), it.width(), it.height(), Images.png(img),
                 it.split(), null);
     }
 

@@ -6,7 +6,26 @@ import java.awt.image.DataBufferByte;
 
 /** BufferedImage plumbing shared by the codecs, the converter and the decode helper. */
 final class Images {
+    /** Per thread: ImageIO.write(…, OutputStream) looks the writer up and may cache through a temp file per call. */
+    private static final ThreadLocal<javax.imageio.ImageWriter> PNG =
+            ThreadLocal.withInitial(() -> javax.imageio.ImageIO.getImageWritersByFormatName("png").next());
+
     private Images() { }
+
+    /** Lossless PNG bytes of an image (8-bit grey stays 1 channel). */
+    static byte[] png(BufferedImage img) {
+        javax.imageio.ImageWriter w = PNG.get();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(img.getWidth() * img.getHeight() + 256);
+        try (javax.imageio.stream.MemoryCacheImageOutputStream ios = new javax.imageio.stream.MemoryCacheImageOutputStream(out)) {
+            w.setOutput(ios);
+            w.write(img);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("PNG encode failed", e);
+        } finally {
+            w.reset();
+        }
+        return out.toByteArray();
+    }
 
     /**
      * Any image (grey, palette, 16-bit, ARGB, ...) as {@code TYPE_3BYTE_BGR} [H, W, 3]. Alpha is dropped by
