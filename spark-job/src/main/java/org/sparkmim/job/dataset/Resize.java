@@ -32,38 +32,64 @@ public final class Resize {
         return dst;
     }
 
-    /** Interleaved [h, w, c] bytes → [th, tw, c]: horizontal pass into [h, tw, c], then vertical. */
+    /**
+     * Interleaved [h, w, c] bytes → [th, tw, c]: vertical pass into [th, w, c] first (whole rows at a time, which
+     * the JIT vectorizes), then the horizontal pass over the fewer remaining rows.
+     */
     public static void resample(byte[] src, int w, int h, int c, byte[] dst, int tw, int th) {
         Kernel kx = new Kernel(w, tw), ky = new Kernel(h, th);
-        byte[] mid = tw == w ? src : new byte[h * tw * c];
-        if (tw != w) {
-            for (int y = 0; y < h; y++) {
-                int row = y * w * c, orow = y * tw * c;
-                for (int x = 0; x < tw; x++) {
-                    int lo = kx.lo[x], n = kx.n[x], wo = x * kx.stride;
-                    for (int ch = 0; ch < c; ch++) {
-                        int acc = ONE >> 1;
-                        for (int k = 0; k < n; k++) acc += (src[row + (lo + k) * c + ch] & 0xFF) * kx.w[wo + k];
-                        mid[orow + x * c + ch] = clamp(acc);
-                    }
+        int rowLen = w * c;
+        byte[] mid = th == h ? src : tw == w ? dst : new byte[th * rowLen];
+        if (th != h) {
+            int[] acc = new int[rowLen];
+            for (int y = 0; y < th; y++) {
+                java.util.Arrays.fill(acc, ONE >> 1);
+                int lo = ky.lo[y], n = ky.n[y], wo = y * ky.stride;
+                for (int k = 0; k < n; k++) {
+                    int wk = ky.w[wo + k], row = (lo + k) * rowLen;
+                    for (int i = 0; i < rowLen; i++) acc[i] += (src[row + i] & 0xFF) * wk;
                 }
+                int orow = y * rowLen;
+                for (int i = 0; i < rowLen; i++) mid[orow + i] = clamp(acc[i]);
             }
         }
-        if (th == h) {
-            System.arraycopy(mid, 0, dst, 0, h * tw * c);
+        if (tw == w) {
+            if (mid != dst) System.arraycopy(mid, 0, dst, 0, th * rowLen);
             return;
         }
-        int rowLen = tw * c;
-        int[] acc = new int[rowLen];
         for (int y = 0; y < th; y++) {
-            java.util.Arrays.fill(acc, ONE >> 1);
-            int lo = ky.lo[y], n = ky.n[y], wo = y * ky.stride;
-            for (int k = 0; k < n; k++) {
-                int wk = ky.w[wo + k], row = (lo + k) * rowLen;
-                for (int i = 0; i < rowLen; i++) acc[i] += (mid[row + i] & 0xFF) * wk;
+            if (c == 3) horizontal3(mid, y * rowLen, dst, y * tw * 3, tw, kx);
+            else horizontal(mid, y * rowLen, dst, y * tw * c, tw, c, kx);
+        }
+    }
+
+    /** One row, 3 interleaved channels: the hot path (RGB), three accumulators per output pixel. */
+    private static void horizontal3(byte[] src, int row, byte[] dst, int orow, int tw, Kernel kx) {
+        int[] wts = kx.w, lo = kx.lo, n = kx.n;
+        int stride = kx.stride;
+        for (int x = 0, o = orow; x < tw; x++, o += 3) {
+            int a0 = ONE >> 1, a1 = a0, a2 = a0;
+            int s = row + lo[x] * 3, wo = x * stride, end = wo + n[x];
+            for (int k = wo; k < end; k++, s += 3) {
+                int wk = wts[k];
+                a0 += (src[s] & 0xFF) * wk;
+                a1 += (src[s + 1] & 0xFF) * wk;
+                a2 += (src[s + 2] & 0xFF) * wk;
             }
-            int orow = y * rowLen;
-            for (int i = 0; i < rowLen; i++) dst[orow + i] = clamp(acc[i]);
+            dst[o] = clamp(a0);
+            dst[o + 1] = clamp(a1);
+            dst[o + 2] = clamp(a2);
+        }
+    }
+
+    private static void horizontal(byte[] src, int row, byte[] dst, int orow, int tw, int c, Kernel kx) {
+        for (int x = 0; x < tw; x++) {
+            int lo = kx.lo[x], n = kx.n[x], wo = x * kx.stride;
+            for (int ch = 0; ch < c; ch++) {
+                int acc = ONE >> 1;
+                for (int k = 0; k < n; k++) acc += (src[row + (lo + k) * c + ch] & 0xFF) * kx.w[wo + k];
+                dst[orow + x * c + ch] = clamp(acc);
+            }
         }
     }
 
@@ -105,8 +131,13 @@ public final class Resize {
                     if (tmp[k] > tmp[maxK]) maxK = k;
                 }
                 w[i * stride + maxK] += ONE - total;
-                lo[i] = a;
-                n[i] = cnt;
+                // Drop zero-weight taps at both ends (the triangle reaches 0 at the window edge).
+                int first = 0, last = cnt - 1;
+                while (first < last && w[i * stride + first] == 0) first++;
+                while (last > first && w[i * stride + last] == 0) last--;
+                if (first > 0) System.arraycopy(w, i * stride + first, w, i * stride, last - first + 1);
+                lo[i] = a + first;
+                n[i] = last - first + 1;
             }
         }
     }
