@@ -244,6 +244,27 @@ class PreprocessCommandTest {
     }
 
     @Test
+    void inspectPrintsTheSummaryAndWritesAContactSheet() throws Exception {
+        assertThat(first.code()).as(first.err()).isZero();
+        Path sheet = tmp.resolve("sheets/train.png");
+        CliTest.Run r = CliTest.run("dataset", "inspect", trainOut.toString(), "--sheet", sheet.toString(), "--verify",
+                "--columns", "4");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode s = r.summary();
+        assertThat(s.get("command").asText()).isEqualTo("dataset inspect");
+        assertThat(s.get("rows").asLong()).isEqualTo(first.summary().get("accepted").asLong());
+        assertThat(s.get("verified").asBoolean()).isTrue();
+        assertThat(r.err()).contains("n01440764").contains("converted 3");
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(sheet.toFile());
+        assertThat(img.getWidth()).isEqualTo(4 * 100 + 4);              // 4 columns of 96 px + padding
+        assertThat(img.getHeight()).isEqualTo(3 * (96 + 16 + 4) + 4);   // 9 images → 3 rows with captions
+
+        CliTest.Run missing = CliTest.run("dataset", "inspect", tmp.resolve("not-a-dataset").toString());
+        assertThat(missing.code()).isEqualTo(ExitCodes.DATA);
+        assertThat(missing.err()).contains("not-a-dataset");
+    }
+
+    @Test
     void badConfigValueNamesTheKey() {
         CliTest.Run r = CliTest.run("preprocess", "--source", tree.toString(), "--output", tmp.resolve("x").toString(),
                 "--set", "preprocess.jpeg.quality=101");
