@@ -18,6 +18,7 @@ public final class ExitCodes {
 
     public static int of(Throwable e) {
         if (e instanceof CommandLine.ParameterException) return CONFIG;
+        if (e instanceof org.sparkmim.job.dataset.DatasetException) return DATA;
         if (e instanceof Trainer.NonFiniteLossException) return DIVERGED;
         if (e instanceof java.io.UncheckedIOException || e instanceof java.nio.file.NoSuchFileException) return DATA;
         if (e instanceof IllegalArgumentException) {

@@ -1,0 +1,46 @@
+package org.sparkmim.job;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The SparkSession of a command. Under spark-submit the master and settings come from spark-submit (the
+ * {@code spark.*} system properties) and nothing here overrides them. Started by {@code bin/spark-mim} or a test,
+ * the master is {@code --master} (default {@code local[*]}), bound to 127.0.0.1 so it needs no network name.
+ *
+ * <p>An already-running session (a test's, or an enclosing command's) is reused and left running by
+ * {@link #close()}; a session this object created is stopped by it.
+ */
+public final class LocalSpark implements AutoCloseable {
+    private final SparkSession spark;
+    private final boolean owned;
+
+    private LocalSpark(SparkSession spark, boolean owned) {
+        this.spark = spark;
+        this.owned = owned;
+    }
+
+    /** @param master e.g. local[*], local[2], spark://host:7077; null = spark-submit's, else local[*] */
+    public static LocalSpark start(String appName, String master) {
+        if (SparkSession.getActiveSession().isDefined()) return new LocalSpark(SparkSession.getActiveSession().get(), false);
+        if (SparkSession.getDefaultSession().isDefined()) return new LocalSpark(SparkSession.getDefaultSession().get(), false);
+        SparkConf conf = new SparkConf();   // picks up spark-submit's spark.* system properties
+        String m = master != null ? master : conf.get("spark.master", "local[*]");
+        conf.setMaster(m).setAppName(conf.get("spark.app.name", appName))
+                .setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+        if (m.startsWith("local")) {
+            conf.setIfMissing("spark.driver.host", "127.0.0.1").setIfMissing("spark.driver.bindAddress", "127.0.0.1")
+                    .setIfMissing("spark.ui.enabled", "false").setIfMissing("spark.sql.shuffle.partitions", "8");
+        }
+        return new LocalSpark(SparkSession.builder().config(conf).getOrCreate(), true);
+    }
+
+    public SparkSession session() {
+        return spark;
+    }
+
+    @Override
+    public void close() {
+        if (owned) spark.stop();
+    }
+}
