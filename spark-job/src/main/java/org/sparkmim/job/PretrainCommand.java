@@ -37,6 +37,10 @@ public class PretrainCommand implements Callable<Integer> {
     @Option(names = "--master", description = "Spark master when not under spark-submit (default local[spark.workers]).")
     String master;
 
+    @Option(names = "--data", description = "Dataset directory written by preprocess (any Hadoop URI). Default: "
+            + "the Fashion-MNIST IDX files of data.path (the bundled sample when empty).")
+    String dataUri;
+
     @Option(names = "--run-dir", description = "Run directory URI (file://, hdfs://, s3a://); default run.dir/run.name.")
     String runDirUri;
 
@@ -87,8 +91,9 @@ public class PretrainCommand implements Callable<Integer> {
                 ? cfg.method.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
                 : cfg.run.name();
         String uri = runDirUri != null ? runDirUri : Path.of(cfg.run.dir()).resolve(name).toAbsolutePath().toUri().toString();
-        TrainSource<?> source = TrainSource.idx(cfg); // before Spark starts: a missing dataset fails fast
+        TrainSource<?> idx = dataUri == null ? TrainSource.idx(cfg) : null; // before Spark: a missing dataset fails fast
         try (JavaSparkContext sc = SparkContexts.create("spark-mim pretrain " + name, master, s.workers())) {
+            TrainSource<?> source = idx != null ? idx : TrainSource.dataset(sc, dataUri, cfg);
             SparkPretrain.Result r = SparkPretrain.run(sc, cfg, s, source, uri);
             System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, %.1f img/s%n",
                     r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
