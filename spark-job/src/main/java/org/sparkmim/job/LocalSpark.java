@@ -22,8 +22,12 @@ public final class LocalSpark implements AutoCloseable {
 
     /** @param master e.g. local[*], local[2], spark://host:7077; null = spark-submit's, else local[*] */
     public static LocalSpark start(String appName, String master) {
-        if (SparkSession.getActiveSession().isDefined()) return new LocalSpark(SparkSession.getActiveSession().get(), false);
-        if (SparkSession.getDefaultSession().isDefined()) return new LocalSpark(SparkSession.getDefaultSession().get(), false);
+        for (scala.Option<SparkSession> o : java.util.List.of(SparkSession.getActiveSession(), SparkSession.getDefaultSession())) {
+            // stop() leaves a thread's active session (and briefly the default one) pointing at the dead context
+            if (o.isDefined() && !o.get().sparkContext().isStopped()) return new LocalSpark(o.get(), false);
+        }
+        SparkSession.clearActiveSession();
+        SparkSession.clearDefaultSession();
         SparkConf conf = new SparkConf();   // picks up spark-submit's spark.* system properties
         String m = master != null ? master : conf.get("spark.master", "local[*]");
         conf.setMaster(m).setAppName(conf.get("spark.app.name", appName))
