@@ -85,7 +85,7 @@ public class PretrainCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private int callSpark(MimConfig cfg) {
+    protected int callSpark(MimConfig cfg) {
         SparkSettings s = SparkSettings.of(cfg);
         String name = cfg.run.name().isEmpty()
                 ? cfg.method.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
@@ -101,7 +101,8 @@ public class PretrainCommand implements Callable<Integer> {
                     .put("workers", s.workers()).put("run_dir", r.runDir()).put("steps", r.steps()).put("epochs", r.epochs())
                     .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
                     .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
-                    .put("resumed_from_step", r.resumedFromStep()).print();
+                    .put("resumed_from_step", r.resumedFromStep()).put("stopped_by_budget", r.stoppedByBudget())
+                    .put("data", source.describe()).print();
         }
         return ExitCodes.OK;
     }

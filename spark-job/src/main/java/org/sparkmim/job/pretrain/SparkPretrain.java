@@ -34,7 +34,7 @@ public final class SparkPretrain {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public record Result(String runDir, long steps, int epochs, double firstProbe, double lastProbe,
-                         double imgPerSec, String checkpoint, long resumedFromStep) { }
+                         double imgPerSec, String checkpoint, long resumedFromStep, boolean stoppedByBudget) { }
 
     private SparkPretrain() { }
 
@@ -93,6 +93,9 @@ public final class SparkPretrain {
         long t0 = System.nanoTime(), stepsRun = 0, resumedFrom = step;
         String lastCkpt = resumed != null ? resumed.uri() : null;
         int epochsDone = epoch0;
+        long budgetNanos = (long) (cfg.run.timeBudgetMinutes() * 60e9);
+        boolean budgetHit = false;
+        outer:
         for (int epoch = epoch0; epoch < cfg.optim.epochs(); epoch++) {
             long[] stepsPerChunk = plan.stepsPerChunk(records, epoch);
             for (int c = epoch == epoch0 ? chunk0 : 0; c < s.chunksPerEpoch(); c++) {
@@ -148,12 +151,19 @@ public final class SparkPretrain {
                         cfg.run.seed(), cfg.render(), cfg.fingerprint(), cfg.architectureFingerprint(), method.name()),
                         extra, cfg.run.keepCheckpoints());
                 LOG.info("checkpoint {}", lastCkpt);
+                if (budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos) {
+                    budgetHit = true;
+                    LOG.info("time budget of {} min reached at step {} (epoch {}); a later run with resume = auto "
+                            + "continues from {}", cfg.run.timeBudgetMinutes(), step, epoch + 1, lastCkpt);
+                    if (epochEnd) epochsDone = epoch + 1;
+                    break outer;
+                }
             }
             epochsDone = epoch + 1;
         }
         records.unpersist();
         double rate = stepsRun * (double) cfg.optim.batch() / Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
-        return new Result(runDirUri, step, epochsDone, probe0, last, rate, lastCkpt, resumedFrom);
+        return new Result(runDirUri, step, epochsDone, probe0, last, rate, lastCkpt, resumedFrom, budgetHit);
     }
 
     /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */
