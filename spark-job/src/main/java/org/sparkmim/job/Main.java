@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "spark-mim", mixinStandardHelpOptions = true, version = "spark-mim 0.1.0",
         description = "Masked image modeling pretraining on Spark + DL4J.",
-        subcommands = {DemoCommand.class, PretrainCommand.class, BenchCommand.class})
+        subcommands = {DemoCommand.class, PretrainCommand.class, BenchCommand.class, EvaluateCommand.class,
+                ReportCommand.class, RunsCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

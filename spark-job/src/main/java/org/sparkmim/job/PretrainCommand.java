@@ -3,6 +3,8 @@ package org.sparkmim.job;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.FashionMnist;
 import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.report.ReportPage;
+import org.sparkmim.model.report.RunHooks;
 import org.sparkmim.model.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -42,14 +44,28 @@ public class PretrainCommand implements Callable<Integer> {
                 ? cfg.method.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
                 : cfg.run.name();
         Path runDir = Path.of(cfg.run.dir()).resolve(name).toAbsolutePath();
-        Trainer.Result r = new Trainer(cfg, train, runDir).run();
+        Trainer trainer = new Trainer(cfg, train, runDir);
+        RunHooks.standard(cfg, train, heldOut(cfg)).forEach(trainer::onEpochEnd);
+        Trainer.Result r = trainer.run();
+        Path report = ReportPage.write(r.runDir());
         System.err.printf("run directory: %s%nfinal loss: %.4f (first %.4f) after %d steps, %d epochs, %.1f img/s%n",
                 r.runDir(), r.finalLoss(), r.firstLoss(), r.steps(), r.epochs(), r.imgPerSec());
         new Summary(commandName()).put("method", cfg.method.name()).put("run_dir", r.runDir().toString())
                 .put("steps", r.steps()).put("epochs", r.epochs()).put("first_loss", round(r.firstLoss()))
                 .put("final_loss", round(r.finalLoss())).put("img_per_s", round(r.imgPerSec()))
-                .put("checkpoint", String.valueOf(r.checkpoint())).put("stopped_by_budget", r.stoppedByBudget()).print();
+                .put("checkpoint", String.valueOf(r.checkpoint())).put("stopped_by_budget", r.stoppedByBudget())
+                .put("report", report.toString()).print();
         return ExitCodes.OK;
+    }
+
+    /** The labelled test split for online kNN and reconstruction pictures, or null when the data has none. */
+    static ImageSet heldOut(MimConfig cfg) {
+        try {
+            return FashionMnist.load(FashionMnist.locate(cfg.data.path()), "test");
+        } catch (IllegalArgumentException e) {
+            System.err.println("no test split (" + e.getMessage() + "): online kNN is off");
+            return null;
+        }
     }
 
     static double round(double v) {
