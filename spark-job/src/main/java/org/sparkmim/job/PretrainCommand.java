@@ -47,15 +47,25 @@ public class PretrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(cfg, train, runDir);
         RunHooks.standard(cfg, train, heldOut(cfg)).forEach(trainer::onEpochEnd);
         Trainer.Result r = trainer.run();
-        Path report = ReportPage.write(r.runDir());
+        String report = report(r.runDir());
         System.err.printf("run directory: %s%nfinal loss: %.4f (first %.4f) after %d steps, %d epochs, %.1f img/s%n",
                 r.runDir(), r.finalLoss(), r.firstLoss(), r.steps(), r.epochs(), r.imgPerSec());
         new Summary(commandName()).put("method", cfg.method.name()).put("run_dir", r.runDir().toString())
                 .put("steps", r.steps()).put("epochs", r.epochs()).put("first_loss", round(r.firstLoss()))
                 .put("final_loss", round(r.finalLoss())).put("img_per_s", round(r.imgPerSec()))
                 .put("checkpoint", String.valueOf(r.checkpoint())).put("stopped_by_budget", r.stoppedByBudget())
-                .put("report", report.toString()).print();
+                .put("report", report).print();
         return ExitCodes.OK;
+    }
+
+    /** report.html for the run; a failure here is reported but must not turn a finished training run into an error. */
+    static String report(Path runDir) {
+        try {
+            return ReportPage.write(runDir).toString();
+        } catch (RuntimeException e) {
+            System.err.println("could not write the run report (the run itself is complete): " + e);
+            return null;
+        }
     }
 
     /** The labelled test split for online kNN and reconstruction pictures, or null when the data has none. */

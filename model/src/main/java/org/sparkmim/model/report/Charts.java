@@ -40,7 +40,8 @@ public final class Charts {
                 List.of(new Named("top-1", m.series("knn_top1")), new Named("top-5", m.series("knn_top5"))), true);
         if (charts.isEmpty()) return null;
         Path png = runDir.resolve("curves.png");
-        int cols = charts.size() == 1 ? 1 : 2, rows = (charts.size() + 1) / 2;
+        // XChart's grid needs exactly rows x cols charts: 2x2 for four panels, one row otherwise
+        int rows = charts.size() == 4 ? 2 : 1, cols = charts.size() / rows;
         save(png, out -> BitmapEncoder.saveBitmap(charts, rows, cols, out, BitmapEncoder.BitmapFormat.PNG));
         return png;
     }
@@ -52,6 +53,8 @@ public final class Charts {
         for (Named s : series) {
             if (s.xy()[0].length == 0) continue;
             if (c == null) c = xy(title, "step", yTitle);
+            // LRs are 1e-4-ish: a fixed-point pattern would print them all as 0.0001
+            if (yTitle.equals("LR")) c.getStyler().setYAxisDecimalPattern("0.0#E0");
             XYSeries xs = c.addSeries(s.name(), s.xy()[0], s.xy()[1]);
             xs.setMarker(markers || s.xy()[0].length < 3 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
         }

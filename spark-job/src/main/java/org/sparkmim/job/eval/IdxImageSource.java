@@ -55,7 +55,8 @@ public final class IdxImageSource implements ImageSource {
         Broadcast<byte[]> px = sc.broadcast(s.pixels());
         Broadcast<int[]> labels = sc.broadcast(s.labels());
         int n = s.count(), h = s.height(), w = s.width(), c = s.channels();
-        int parts = Math.max(1, Math.min(n, sc.defaultParallelism() * 2));
+        // small partitions (<= 2500 images) so progress is visible and a lost task costs little to redo
+        int parts = Math.max(1, Math.min(n, Math.max(sc.defaultParallelism() * 2, (n + 2499) / 2500)));
         List<int[]> ranges = new ArrayList<>();
         for (int p = 0; p < parts; p++) ranges.add(new int[]{(int) ((long) n * p / parts), (int) ((long) n * (p + 1) / parts)});
         return sc.parallelize(ranges, parts).flatMap(r -> slice(r[0], r[1], i -> {

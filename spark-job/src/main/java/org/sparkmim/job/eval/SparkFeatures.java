@@ -2,6 +2,8 @@ package org.sparkmim.job.eval;
 
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,6 +28,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Feature extraction on Spark executors. The driver broadcasts the checkpoint file's bytes and the resolved
@@ -60,7 +63,15 @@ public final class SparkFeatures implements Evaluation.Extraction {
         long t0 = System.nanoTime();
         Broadcast<byte[]> ck = checkpoint;
         Broadcast<String> conf = config;
-        List<Block> blocks = source.images(sc, split).mapPartitions(it -> encode(it, kind, ck, conf)).collect();
+        var rdd = source.images(sc, split).mapPartitions(it -> encode(it, kind, ck, conf));
+        Progress progress = new Progress(kind.label + " " + split, rdd.getNumPartitions(), source.count(split));
+        sc.sc().addSparkListener(progress);
+        List<Block> blocks;
+        try {
+            blocks = rdd.collect();
+        } finally {
+            sc.sc().removeSparkListener(progress);
+        }
         int n = source.count(split);
         int[] labels = source.labels(split);
         int dim = blocks.stream().filter(b -> b.index().length > 0).mapToInt(Block::dim).findFirst().orElse(0);
@@ -87,6 +98,28 @@ public final class SparkFeatures implements Evaluation.Extraction {
         LOG.info(String.format(Locale.ROOT, "%s features of %d %s images on Spark: dim %d, %.1f s (%.0f img/s)", kind.label, n,
                 split, dim, s, n / s));
         return Nd4j.create(out, new long[]{n, dim});
+    }
+
+    /** Driver-side progress: partitions done of total, images/s and ETA, logged as tasks finish. */
+    static final class Progress extends SparkListener {
+        private final String what;
+        private final int parts, images;
+        private final long t0 = System.nanoTime();
+        private final AtomicInteger done = new AtomicInteger();
+
+        Progress(String what, int parts, int images) {
+            this.what = what;
+            this.parts = parts;
+            this.images = images;
+        }
+
+        @Override
+        public void onTaskEnd(SparkListenerTaskEnd end) {
+            int d = done.incrementAndGet();
+            double s = (System.nanoTime() - t0) / 1e9, rate = images * (d / (double) parts) / s;
+            LOG.info(String.format(Locale.ROOT, "%s features: %d/%d partitions, ~%.0f img/s, ETA %.0f s", what, d, parts, rate,
+                    (parts - d) * s / d));
+        }
     }
 
     /** Executor side: batches of decoded images → one block of features. */
