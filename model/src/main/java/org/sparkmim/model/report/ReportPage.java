@@ -48,7 +48,7 @@ public final class ReportPage {
         section(h, "Confusion matrix (linear probe, test split)", runDir, List.of(runDir.resolve("confusion.png")),
                 "not evaluated yet: bin/spark-mim evaluate --checkpoint " + runDir);
         List<Path> recon = pngs(runDir.resolve("recon"));
-        section(h, "Reconstructions (latest first)", runDir, recon.isEmpty() ? List.of() : List.of(recon.get(recon.size() - 1)),
+        section(h, "Reconstruction grid (latest)", runDir, recon.isEmpty() ? List.of() : List.of(recon.get(recon.size() - 1)),
                 "none (eval.recon-every = 0, or no epoch finished)");
         if (recon.size() > 1) {
             h.append("<p>All epochs: ");
