@@ -47,6 +47,8 @@ class EvaluateCommandTest {
         JsonNode ev = new ObjectMapper().readTree(run.resolve("eval.json").toFile());
         assertThat(ev.at("/encoder/feature_dim").asInt()).isEqualTo(64);          // 2 blocks x dim 32
         assertThat(ev.at("/setup/train_images").asInt()).isEqualTo(2000);
+        // the probe LR was chosen from eval.probe-lrs on a held-out slice of the train split
+        assertThat(ev.at("/floors/pixels/probe_lr").asDouble()).isIn(1e-3, 3e-3, 1e-2);
         assertThat(ev.at("/setup/test_images").asInt()).isEqualTo(500);
         assertThat(ev.at("/provenance/step").asInt()).isEqualTo(24);
         assertThat(run.resolve("confusion.png")).isRegularFile();

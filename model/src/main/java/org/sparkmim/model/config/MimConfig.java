@@ -51,7 +51,7 @@ public final class MimConfig {
      * onlineKnnEvery and reconEvery are in epochs; 0 turns them off.
      */
     public record EvalConfig(String feature, int lastK, int knnK, double knnTemperature, int probeEpochs,
-                             double probeLr, int probeBatch, double probeWeightDecay, int extractBatch,
+                             List<Double> probeLrs, int probeBatch, double probeWeightDecay, int extractBatch,
                              int onlineKnnEvery, int onlineBank, int onlineQueries, int reconEvery, int reconImages) {
         public org.sparkmim.model.method.FeatureSpec featureSpec() {
             return org.sparkmim.model.method.FeatureSpec.parse(feature, lastK);
@@ -105,13 +105,27 @@ public final class MimConfig {
                 + "] for eval.feature = lastk") : (int) range(e, "last-k", 1, 1 << 20, ">= 1");
         this.eval = new EvalConfig(feature, lastK,
                 (int) range(e, "knn-k", 1, 10000, "in [1, 10000]"), range(e, "knn-temperature", 1e-4, 100, "in [1e-4, 100]"),
-                (int) range(e, "probe-epochs", 1, 10000, "in [1, 10000]"), range(e, "probe-lr", 1e-8, 10, "in [1e-8, 10]"),
+                (int) range(e, "probe-epochs", 1, 10000, "in [1, 10000]"), lrs(e),
                 (int) range(e, "probe-batch", 1, 1 << 20, ">= 1"), range(e, "probe-weight-decay", 0, 10, "in [0, 10]"),
                 (int) range(e, "extract-batch", 1, 1 << 16, "in [1, 65536]"),
                 (int) range(e, "online-knn-every", 0, 1e6, ">= 0 (0 = off)"),
                 (int) range(e, "online-bank", 1, Integer.MAX_VALUE, ">= 1"),
                 (int) range(e, "online-queries", 1, Integer.MAX_VALUE, ">= 1"),
                 (int) range(e, "recon-every", 0, 1e6, ">= 0 (0 = off)"), (int) range(e, "recon-images", 1, 64, "in [1, 64]"));
+    }
+
+    /** eval.probe-lrs: a non-empty list of learning rates in [1e-8, 10]. */
+    private static List<Double> lrs(Config e) {
+        List<Double> v;
+        try {
+            v = List.copyOf(e.getDoubleList("probe-lrs"));
+        } catch (ConfigException.WrongType ex) {
+            throw err(e, "probe-lrs", e.getValue("probe-lrs").render(), "a list of numbers, e.g. [1e-3, 3e-3, 1e-2]");
+        }
+        if (v.isEmpty() || v.stream().anyMatch(x -> !(x >= 1e-8 && x <= 10))) {
+            throw err(e, "probe-lrs", v, "a non-empty list of learning rates in [1e-8, 10]");
+        }
+        return v;
     }
 
     /** Load: reference ← preset file (optional) ← conf file (optional) ← overrides ("key=value", keys under mim.). */

@@ -57,6 +57,7 @@ public final class EvalReport {
         m.put("knn_top1", s.knnTop1());
         m.put("knn_top5", s.knnTop5());
         m.put("probe_top1", s.probeTop1());
+        m.put("probe_lr", s.probeLr());
         m.put("feature_dim", s.featureDim());
         return m;
     }

@@ -64,9 +64,9 @@ public final class Evaluation {
             long tf = System.nanoTime();
             Scores s = Scores.of(k.label, tr, splits.trainLabels(), te, splits.testLabels(), splits.classes(), e, cfg.run.seed());
             scores.put(k, s);
-            LOG.info(String.format(Locale.ROOT, "%-11s dim %4d: kNN top-1 %.2f%% top-5 %.2f%%, probe top-1 %.2f%% "
+            LOG.info(String.format(Locale.ROOT, "%-11s dim %4d: kNN top-1 %.2f%% top-5 %.2f%%, probe top-1 %.2f%% (lr %.0e) "
                             + "(features %.1f s, scoring %.1f s)", k.label, s.featureDim(), 100 * s.knnTop1(), 100 * s.knnTop5(),
-                    100 * s.probeTop1(), (tf - t) / 1e9, (System.nanoTime() - tf) / 1e9));
+                    100 * s.probeTop1(), s.probeLr(), (tf - t) / 1e9, (System.nanoTime() - tf) / 1e9));
         }
         Verdict v = Verdict.judge(scores.get(Kind.ENCODER), scores.get(Kind.RANDOM_INIT), scores.get(Kind.PIXELS));
         LOG.info(v.message());
@@ -128,7 +128,8 @@ public final class Evaluation {
         m.put("knn_temperature", e.knnTemperature());
         m.put("probe", "multinomial logistic regression, minibatch Adam, cosine LR");
         m.put("probe_epochs", e.probeEpochs());
-        m.put("probe_lr", e.probeLr());
+        m.put("probe_lrs", e.probeLrs());
+        m.put("probe_lr_selection", "best accuracy on a held-out 10% of the train split, then refit on all of it");
         m.put("probe_batch", e.probeBatch());
         m.put("probe_weight_decay", e.probeWeightDecay());
         m.put("standardization", "per feature, train-split statistics");

@@ -104,7 +104,7 @@ public final class ReportPage {
                 .append(", probe ").append(setup.path("probe_epochs").asText("-")).append(" epochs; data ")
                 .append(esc(setup.path("data").asText("-"))).append(" (").append(setup.path("train_images").asText("-"))
                 .append(" train / ").append(setup.path("test_images").asText("-")).append(" test). <a href=\"eval.json\">eval.json</a></p>\n");
-        h.append("<table><tr><th>features</th><th>dim</th><th>kNN top-1</th><th>kNN top-5</th><th>probe top-1</th></tr>\n");
+        h.append("<table><tr><th>features</th><th>dim</th><th>kNN top-1</th><th>kNN top-5</th><th>probe top-1</th><th>probe LR</th></tr>\n");
         row(h, "pretrained encoder", e.path("encoder"));
         row(h, "random-init encoder (floor)", e.path("floors").path("random_init"));
         row(h, "raw pixels (floor)", e.path("floors").path("pixels"));
@@ -119,7 +119,8 @@ public final class ReportPage {
         h.append("<tr><td class=l>").append(esc(name)).append("</td><td>").append(s.path("feature_dim").asText("-"))
                 .append("</td><td>").append(Charts.pct(s.path("knn_top1").asDouble(Double.NaN))).append("</td><td>")
                 .append(Charts.pct(s.path("knn_top5").asDouble(Double.NaN))).append("</td><td>")
-                .append(Charts.pct(s.path("probe_top1").asDouble(Double.NaN))).append("</td></tr>\n");
+                .append(Charts.pct(s.path("probe_top1").asDouble(Double.NaN))).append("</td><td>")
+                .append(s.path("probe_lr").asText("-")).append("</td></tr>\n");
     }
 
     private static void section(StringBuilder h, String title, Path runDir, List<Path> images, String none) {

@@ -12,7 +12,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /** The verdict's rule, and the typed, validated mim.eval.* keys. */
 class VerdictAndConfigTest {
     static Scores s(double knn, double probe) {
-        return new Scores("x", 8, knn, Math.min(1, knn + 0.1), probe, new int[1][1]);
+        return new Scores("x", 8, knn, Math.min(1, knn + 0.1), probe, 1e-3, new int[1][1]);
     }
 
     @Test
@@ -50,7 +50,9 @@ class VerdictAndConfigTest {
         assertThatThrownBy(() -> MimConfig.load(Map.of("eval.feature", "lastk", "eval.last-k", "7")))
                 .hasMessageContaining("mim.eval.last-k").hasMessageContaining("model.depth=6");
         assertThatThrownBy(() -> MimConfig.load(Map.of("eval.knn-k", "0"))).hasMessageContaining("mim.eval.knn-k");
-        assertThatThrownBy(() -> MimConfig.load(Map.of("eval.probe-lr", "-1"))).hasMessageContaining("mim.eval.probe-lr");
+        assertThatThrownBy(() -> MimConfig.load(Map.of("eval.probe-lrs", "[1e-3, -1]"))).hasMessageContaining("mim.eval.probe-lrs");
+        assertThatThrownBy(() -> MimConfig.load(Map.of("eval.probe-lrs", "[]"))).hasMessageContaining("non-empty");
+        assertThat(MimConfig.load(Map.of("eval.probe-lrs", "[0.01]")).eval.probeLrs()).containsExactly(0.01);
         assertThatThrownBy(() -> MimConfig.load(Map.of("eval.knn-neighbours", "5"))).hasMessageContaining("unknown config key");
     }
 }

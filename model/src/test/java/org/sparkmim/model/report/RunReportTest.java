@@ -32,7 +32,7 @@ class RunReportTest {
         String[] kv = {"model.dim", "32", "model.depth", "2", "model.heads", "2", "optim.batch", "64", "optim.epochs", "2",
                 "optim.warmup-epochs", "0.5", "optim.base-lr", "1e-3", "data.train-limit", "1024", "run.dir", runs.toString(),
                 "run.log-every", "4", "run.seed", "3", "eval.online-bank", "600", "eval.online-queries", "300",
-                "eval.probe-epochs", "20", "eval.probe-lr", "1e-2", "eval.recon-images", "4"};
+                "eval.probe-epochs", "20", "eval.probe-lrs", "[1e-2]", "eval.recon-images", "4"};
         Map<String, String> m = new LinkedHashMap<>();
         for (int i = 0; i < kv.length; i += 2) m.put(kv[i], kv[i + 1]);
         return MimConfig.load(m);
