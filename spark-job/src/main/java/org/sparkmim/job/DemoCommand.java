@@ -28,6 +28,11 @@ public class DemoCommand extends PretrainCommand {
     }
 
     @Override
+    protected boolean isDemo() {
+        return true;
+    }
+
+    @Override
     protected int callSpark(MimConfig cfg) {
         if (dataUri == null) dataUri = bundledDataset(cfg);
         return super.callSpark(cfg);

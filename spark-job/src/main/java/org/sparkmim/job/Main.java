@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 @Command(name = "spark-mim", mixinStandardHelpOptions = true, version = "spark-mim 0.1.0",
         description = "Masked image modeling pretraining on Spark + DL4J.",
         subcommands = {DemoCommand.class, PretrainCommand.class, BenchCommand.class, PreprocessCommand.class,
-                BenchPreprocessCommand.class, DatasetCommand.class})
+                BenchPreprocessCommand.class, DatasetCommand.class, EvaluateCommand.class, ReportCommand.class,
+                RunsCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

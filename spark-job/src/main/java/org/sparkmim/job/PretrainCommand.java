@@ -3,6 +3,8 @@ package org.sparkmim.job;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.FashionMnist;
 import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.report.ReportPage;
+import org.sparkmim.model.report.RunHooks;
 import org.sparkmim.model.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -75,13 +77,17 @@ public class PretrainCommand implements Callable<Integer> {
                 ? cfg.method.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
                 : cfg.run.name();
         Path runDir = Path.of(cfg.run.dir()).resolve(name).toAbsolutePath();
-        Trainer.Result r = new Trainer(cfg, train, runDir).run();
+        Trainer trainer = new Trainer(cfg, train, runDir);
+        RunHooks.standard(cfg, train, heldOut(cfg)).forEach(trainer::onEpochEnd);
+        Trainer.Result r = trainer.run();
+        String report = report(r.runDir());
         System.err.printf("run directory: %s%nfinal loss: %.4f (first %.4f) after %d steps, %d epochs, %.1f img/s%n",
                 r.runDir(), r.finalLoss(), r.firstLoss(), r.steps(), r.epochs(), r.imgPerSec());
         new Summary(commandName()).put("method", cfg.method.name()).put("run_dir", r.runDir().toString())
                 .put("steps", r.steps()).put("epochs", r.epochs()).put("first_loss", round(r.firstLoss()))
                 .put("final_loss", round(r.finalLoss())).put("img_per_s", round(r.imgPerSec()))
-                .put("checkpoint", String.valueOf(r.checkpoint())).put("stopped_by_budget", r.stoppedByBudget()).print();
+                .put("checkpoint", String.valueOf(r.checkpoint())).put("stopped_by_budget", r.stoppedByBudget())
+                .put("report", report).print();
         return ExitCodes.OK;
     }
 
@@ -94,7 +100,12 @@ public class PretrainCommand implements Callable<Integer> {
         TrainSource<?> idx = dataUri == null ? TrainSource.idx(cfg) : null; // before Spark: a missing dataset fails fast
         try (JavaSparkContext sc = SparkContexts.create("spark-mim pretrain " + name, master, s.workers())) {
             TrainSource<?> source = idx != null ? idx : TrainSource.dataset(sc, dataUri, cfg);
-            SparkPretrain.Result r = SparkPretrain.run(sc, cfg, s, source, uri);
+            // Epoch-end pictures and online kNN need the run dir on the driver's disk and labelled IDX images
+            // (Fashion-MNIST: the IDX source, or the demo's dataset made from the bundled sample).
+            List<org.sparkmim.model.train.EpochHook> hooks = uri.startsWith("file:") && (dataUri == null || isDemo())
+                    ? epochHooks(cfg) : List.of();
+            SparkPretrain.Result r = SparkPretrain.run(sc, cfg, s, source, uri, hooks);
+            String report = uri.startsWith("file:") ? report(Path.of(java.net.URI.create(uri))) : null;
             System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, %.1f img/s%n",
                     r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
             new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
@@ -102,9 +113,38 @@ public class PretrainCommand implements Callable<Integer> {
                     .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
                     .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
                     .put("resumed_from_step", r.resumedFromStep()).put("stopped_by_budget", r.stoppedByBudget())
-                    .put("data", source.describe()).print();
+                    .put("data", source.describe()).put("report", report).print();
         }
         return ExitCodes.OK;
+    }
+
+    protected boolean isDemo() {
+        return false;
+    }
+
+    private static List<org.sparkmim.model.train.EpochHook> epochHooks(MimConfig cfg) {
+        ImageSet train = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
+        return RunHooks.standard(cfg, train, heldOut(cfg));
+    }
+
+    /** report.html for the run; a failure here is reported but must not turn a finished training run into an error. */
+    static String report(Path runDir) {
+        try {
+            return ReportPage.write(runDir).toString();
+        } catch (RuntimeException e) {
+            System.err.println("could not write the run report (the run itself is complete): " + e);
+            return null;
+        }
+    }
+
+    /** The labelled test split for online kNN and reconstruction pictures, or null when the data has none. */
+    static ImageSet heldOut(MimConfig cfg) {
+        try {
+            return FashionMnist.load(FashionMnist.locate(cfg.data.path()), "test");
+        } catch (IllegalArgumentException e) {
+            System.err.println("no test split (" + e.getMessage() + "): online kNN is off");
+            return null;
+        }
     }
 
     static double round(double v) {

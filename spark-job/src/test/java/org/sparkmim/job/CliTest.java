@@ -10,6 +10,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -49,7 +50,11 @@ class CliTest {
         assertThat(s.get("final_loss").asDouble()).isPositive();
         Path dir = Path.of(s.get("run_dir").asText());
         assertThat(dir).isEqualTo(tmp.resolve("cli").toAbsolutePath());
-        assertThat(Files.readAllLines(dir.resolve("metrics.jsonl"))).hasSize(4);
+        // 4 training records, then the epoch-end record of the default hooks (online kNN)
+        List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));
+        assertThat(metrics).hasSize(5);
+        assertThat(metrics.get(4)).contains("knn_top1");
+        assertThat(dir.resolve("report.html")).exists();
         assertThat(dir.resolve("config.conf")).exists();
         assertThat(Path.of(s.get("checkpoint").asText())).exists();
     }

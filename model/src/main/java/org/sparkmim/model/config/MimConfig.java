@@ -28,6 +28,7 @@ public final class MimConfig {
     public final OptimConfig optim;
     public final DataConfig data;
     public final RunConfig run;
+    public final EvalConfig eval;
 
     /**
      * @param block block-masking shape (masking = block)
@@ -97,6 +98,18 @@ public final class MimConfig {
     public record RunConfig(String dir, String name, long seed, int logEvery, double timeBudgetMinutes,
                             int checkpointEvery, int keepCheckpoints) { }
 
+    /**
+     * Frozen-feature evaluation (the evaluate job, online kNN during pretraining) and the run report's pictures.
+     * onlineKnnEvery and reconEvery are in epochs; 0 turns them off.
+     */
+    public record EvalConfig(String feature, int lastK, int knnK, double knnTemperature, int probeEpochs,
+                             List<Double> probeLrs, int probeBatch, double probeWeightDecay, int extractBatch,
+                             int onlineKnnEvery, int onlineBank, int onlineQueries, int reconEvery, int reconImages) {
+        public org.sparkmim.model.method.FeatureSpec featureSpec() {
+            return org.sparkmim.model.method.FeatureSpec.parse(feature, lastK);
+        }
+    }
+
     private MimConfig(Config full) {
         this.root = full.getConfig("mim");
         Config m = root.getConfig("model");
@@ -151,6 +164,35 @@ public final class MimConfig {
         this.run = new RunConfig(r.getString("dir"), r.getString("name"), r.getLong("seed"),
                 (int) range(r, "log-every", 1, 1e9, ">= 1"), range(r, "time-budget-minutes", 0, 1e7, ">= 0"),
                 (int) range(r, "checkpoint-every", 0, 1e9, ">= 0"), (int) range(r, "keep-checkpoints", 1, 1000, ">= 1"));
+
+        Config e = root.getConfig("eval");
+        String feature = str(e, "feature", List.of("mean", "cls", "lastk"));
+        // last-k only matters for feature = lastk; a shallow test model with the default 4 must still load
+        int lastK = feature.equals("lastk") ? (int) range(e, "last-k", 1, mc.depth, "in [1, model.depth=" + mc.depth
+                + "] for eval.feature = lastk") : (int) range(e, "last-k", 1, 1 << 20, ">= 1");
+        this.eval = new EvalConfig(feature, lastK,
+                (int) range(e, "knn-k", 1, 10000, "in [1, 10000]"), range(e, "knn-temperature", 1e-4, 100, "in [1e-4, 100]"),
+                (int) range(e, "probe-epochs", 1, 10000, "in [1, 10000]"), lrs(e),
+                (int) range(e, "probe-batch", 1, 1 << 20, ">= 1"), range(e, "probe-weight-decay", 0, 10, "in [0, 10]"),
+                (int) range(e, "extract-batch", 1, 1 << 16, "in [1, 65536]"),
+                (int) range(e, "online-knn-every", 0, 1e6, ">= 0 (0 = off)"),
+                (int) range(e, "online-bank", 1, Integer.MAX_VALUE, ">= 1"),
+                (int) range(e, "online-queries", 1, Integer.MAX_VALUE, ">= 1"),
+                (int) range(e, "recon-every", 0, 1e6, ">= 0 (0 = off)"), (int) range(e, "recon-images", 1, 64, "in [1, 64]"));
+    }
+
+    /** eval.probe-lrs: a non-empty list of learning rates in [1e-8, 10]. */
+    private static List<Double> lrs(Config e) {
+        List<Double> v;
+        try {
+            v = List.copyOf(e.getDoubleList("probe-lrs"));
+        } catch (ConfigException.WrongType ex) {
+            throw err(e, "probe-lrs", e.getValue("probe-lrs").render(), "a list of numbers, e.g. [1e-3, 3e-3, 1e-2]");
+        }
+        if (v.isEmpty() || v.stream().anyMatch(x -> !(x >= 1e-8 && x <= 10))) {
+            throw err(e, "probe-lrs", v, "a non-empty list of learning rates in [1e-8, 10]");
+        }
+        return v;
     }
 
     /** Cross-section rules between method and model: fail at load, naming the key, not mid-run. */
@@ -175,6 +217,15 @@ public final class MimConfig {
 
     /** Load: reference ← preset file (optional) ← conf file (optional) ← overrides ("key=value", keys under mim.). */
     public static MimConfig load(Path presetOrNull, Path confFileOrNull, Map<String, String> overrides) {
+        Config c = userLayers(confFileOrNull, overrides);
+        if (presetOrNull != null) c = c.withFallback(ConfigFactory.parseFile(presetOrNull.toFile()));
+        c = c.withFallback(ConfigFactory.defaultReference()).resolve();
+        checkUnknownKeys(c);
+        return new MimConfig(c);
+    }
+
+    /** --set overrides ← --conf file: the layers the user supplies on top of a preset or a stored config. */
+    private static Config userLayers(Path confFileOrNull, Map<String, String> overrides) {
         Config c = ConfigFactory.empty();
         for (Map.Entry<String, String> e : overrides.entrySet()) {
             String key = e.getKey().startsWith("mim.") ? e.getKey() : "mim." + e.getKey();
@@ -187,8 +238,19 @@ public final class MimConfig {
             }
             c = c.withFallback(ConfigFactory.parseFile(confFileOrNull.toFile()));
         }
-        if (presetOrNull != null) c = c.withFallback(ConfigFactory.parseFile(presetOrNull.toFile()));
-        c = c.withFallback(ConfigFactory.defaultReference()).resolve();
+        return c;
+    }
+
+    /**
+     * The config stored in a checkpoint (the rendered mim tree, see {@link #render}) ← conf file (optional) ←
+     * overrides. Keys missing from an older checkpoint fall back to this build's reference.conf.
+     */
+    public static MimConfig fromRendered(String rendered, String originDescription, Path confFileOrNull,
+                                         Map<String, String> overrides) {
+        Config stored = ConfigFactory.parseString(rendered,
+                com.typesafe.config.ConfigParseOptions.defaults().setOriginDescription(originDescription)).atPath("mim");
+        Config c = userLayers(confFileOrNull, overrides);
+        c = c.withFallback(stored).withFallback(ConfigFactory.defaultReference()).resolve();
         checkUnknownKeys(c);
         return new MimConfig(c);
     }
@@ -264,7 +326,7 @@ public final class MimConfig {
 
     private static String keyPath(Config c, String key) {
         // Config subtrees do not know their path; every caller passes a subtree of mim.<section>
-        for (String s : List.of("model", "method", "optim", "data", "run")) {
+        for (String s : List.of("model", "method", "optim", "data", "run", "eval")) {
             // find which section holds this exact key (names are unique across sections)
             if (ConfigFactory.defaultReference().hasPathOrNull("mim." + s + "." + key)) return "mim." + s + "." + key;
         }

@@ -16,15 +16,20 @@ import org.sparkmim.masking.SampleMask;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.config.ModelConfig;
 import org.sparkmim.model.method.Batch;
+import org.sparkmim.model.method.FeatureSpec;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.nn.MaskedPatchMse;
 import org.sparkmim.model.train.Bench;
+import org.sparkmim.model.method.PixelReconstruction;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * MAE (METHODS.md §1): random (or block) masking, encoder on visible tokens, decoder with mask tokens,
  * (norm-pix) MSE on masked patches only.
  */
-public class MaeMethod implements MimMethod {
+public class MaeMethod implements MimMethod, PixelReconstruction {
     protected final ModelConfig model;
     protected final MimConfig.MethodConfig method;
     protected final MaskingOperator masking;
@@ -135,21 +140,84 @@ public class MaeMethod implements MimMethod {
         return patches;
     }
 
+    /**
+     * The encoder on all N tokens: ids_keep = identity (every token, grid order), so no token is masked and each
+     * keeps its own position code. Only the encoder vertices run (DL4J stops at the last requested vertex in
+     * topological order; the decoder depends on enc_norm, so it is never computed).
+     */
     @Override
-    public INDArray features(ComputationGraph graph, Batch batch, boolean cls) {
-        int b = batch.size(), n = model.tokens(), pd = model.patchDim();
-        float[] patches = patchify(batch);
-        float[] keep = new float[b * n];
-        float[] slot = new float[b * n];
+    public INDArray features(ComputationGraph graph, Batch batch, FeatureSpec spec) {
+        int b = batch.size(), n = model.tokens(), pd = model.patchDim(), d = model.dim;
+        checkShape(batch);
+        if (spec.lastBlocks() > model.depth) {
+            throw new IllegalArgumentException("eval.last-k=" + spec.lastBlocks() + " exceeds model.depth=" + model.depth);
+        }
+        float[] patches = new float[b * n * pd];
+        float[] ids = new float[b * n];
+        int imgLen = batch.height() * batch.width() * batch.channels();
         for (int i = 0; i < b; i++) {
-            for (int t = 0; t < n; t++) {
-                keep[i * n + t] = t;
-                slot[i * n + t] = t;
+            Patchify.patchify(batch.pixels(), i * imgLen, batch.height(), batch.width(), batch.channels(), model.patch,
+                    patches, i * n * pd);
+            for (int t = 0; t < n; t++) ids[i * n + t] = t;
+        }
+        INDArray idsArr = Nd4j.create(ids, new long[]{b, n});
+        // slot (decoder input) must be supplied because DL4J checks the input count; it is not used here
+        INDArray[] in = {Nd4j.create(patches, new long[]{b, (long) n * pd}), idsArr, idsArr.dup()};
+        List<String> names = new ArrayList<>();
+        for (int i = model.depth - spec.lastBlocks(); i < model.depth - 1; i++) names.add("enc" + i);
+        names.add(MaeGraph.LATENT);
+        INDArray[] acts = graph.output(names, false, in, null);              // each [B, 1+N, D]
+        float[] out = new float[b * d * acts.length];
+        int f = d * acts.length;
+        for (int a = 0; a < acts.length; a++) {
+            float[] lat = acts[a].castTo(DataType.FLOAT).dup('c').data().asFloat(); // row-major [B, 1+N, D]
+            boolean last = a == acts.length - 1;
+            for (int i = 0; i < b; i++) {
+                int base = i * (1 + n) * d;
+                if (spec.pooling() == FeatureSpec.Pooling.CLS) {
+                    System.arraycopy(lat, base, out, i * f, d);
+                } else {
+                    // earlier blocks' outputs are the un-normalized residual stream: normalize each token (LayerNorm
+                    // without affine) so every concatenated block enters the pooled feature on the same scale
+                    meanPoolTokens(lat, base + d, n, d, !last, out, i * f + a * d);
+                }
             }
         }
-        INDArray[] in = {Nd4j.create(patches, new long[]{b, (long) n * pd}), Nd4j.create(keep, new long[]{b, n}),
-                Nd4j.create(slot, new long[]{b, n})};
-        return pool(graph.feedForward(in, false).get(MaeGraph.LATENT), cls);
+        return Nd4j.create(out, new long[]{b, f});
+    }
+
+    /** Mean over n tokens [n, d] at src[off..], optionally LayerNorm-ing (no affine) each token first → dst[dOff..+d]. */
+    static void meanPoolTokens(float[] src, int off, int n, int d, boolean normalize, float[] dst, int dOff) {
+        double[] acc = new double[d];
+        for (int t = 0; t < n; t++) {
+            int o = off + t * d;
+            double mean = 0, inv = 1;
+            if (normalize) {
+                double s = 0, ss = 0;
+                for (int k = 0; k < d; k++) s += src[o + k];
+                mean = s / d;
+                for (int k = 0; k < d; k++) ss += (src[o + k] - mean) * (src[o + k] - mean);
+                inv = 1 / Math.sqrt(ss / d + 1e-6);
+            }
+            for (int k = 0; k < d; k++) acc[k] += (src[o + k] - mean) * inv;
+        }
+        for (int k = 0; k < d; k++) dst[dOff + k] = (float) (acc[k] / n);
+    }
+
+    /** The method's own masks, one forward pass: what the model predicts for each masked patch. */
+    @Override
+    public PixelReconstruction.Result reconstruct(ComputationGraph graph, Batch batch) {
+        MultiDataSet mds = prepare(batch);
+        INDArray pred = graph.output(false, mds.getFeatures())[0];             // [B, N, P]
+        int b = batch.size(), n = model.tokens(), pd = model.patchDim();
+        float[] patches = mds.getFeatures(0).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        return new PixelReconstruction.Result(patches, pred.castTo(DataType.FLOAT).dup('c').data().asFloat(),
+                mds.getLabelsMaskArray(0).castTo(DataType.FLOAT).dup('c').data().asFloat(), b, n, pd, normPix);
+    }
+
+    @Override
+    public List<MaskingOperator> maskingOperators() {
+        return List.of(masking);
     }
 
     /** Latent [B, 1+T, D] → CLS [B, D] or the mean of the T tokens [B, D]. */

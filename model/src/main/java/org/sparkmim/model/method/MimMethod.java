@@ -4,7 +4,11 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
+import org.sparkmim.masking.MaskingOperator;
+
+import java.util.List;
 
 /**
  * A pretraining method = masking operator + graph + objective. The trainer and the Spark job only talk to this.
@@ -35,6 +39,20 @@ public interface MimMethod {
      */
     double trainFlopsPerImage();
 
-    /** Encoder features [B, D] of unmasked images for evaluation (mean-pooled tokens or CLS). */
-    org.nd4j.linalg.api.ndarray.INDArray features(ComputationGraph graph, Batch batch, boolean cls);
+
+    /**
+     * Frozen-encoder features of unmasked images for evaluation: the encoder sees all N tokens (no masking), in
+     * inference mode; only the encoder part of the graph is computed. Shape [B, F] with F = D, or k·D for lastk.
+     */
+    INDArray features(ComputationGraph graph, Batch batch, FeatureSpec spec);
+
+    /** Mean-pooled tokens or CLS, [B, D]. */
+    default INDArray features(ComputationGraph graph, Batch batch, boolean cls) {
+        return features(graph, batch, cls ? FeatureSpec.CLS : FeatureSpec.MEAN);
+    }
+
+    /** The masking operators this method draws from, for the report's mask pictures (empty if none). */
+    default List<MaskingOperator> maskingOperators() {
+        return List.of();
+    }
 }

@@ -135,12 +135,16 @@ public class SbamMethod extends MaeMethod {
         return new org.nd4j.linalg.dataset.MultiDataSet(features, new INDArray[]{Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, b, 1)});
     }
 
-    /** All N tokens through the encoder (plan mode "all": nothing masked, no padding). */
+    /** All N tokens through the encoder (plan mode "all": nothing masked, no padding). [B, D] */
     @Override
-    public INDArray features(ComputationGraph graph, Batch batch, boolean cls) {
+    public INDArray features(ComputationGraph graph, Batch batch, org.sparkmim.model.method.FeatureSpec spec) {
+        if (spec.lastBlocks() > 1) {
+            throw new IllegalArgumentException("eval.feature = lastk is not available for method sbam yet; use mean or cls");
+        }
         int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         MultiDataSet in = inputs(patchify(batch), new float[b * n], SbamPlanner.MODE_ALL, new float[b * n * pd], b);
-        return pool(graph.feedForward(in.getFeatures(), false).get(MaeGraph.LATENT), cls);
+        return pool(graph.feedForward(in.getFeatures(), false).get(MaeGraph.LATENT),
+                spec.pooling() == org.sparkmim.model.method.FeatureSpec.Pooling.CLS);
     }
 
     /** MAE's cost at r_base, plus embedding all N tokens and the (forward-only) saliency attention. */

@@ -21,7 +21,9 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -42,6 +44,7 @@ public final class Trainer {
     private final ImageSet train;
     private final Path runDir;
     private final MimMethod method;
+    private final List<EpochHook> hooks = new ArrayList<>();
 
     public record Result(Path runDir, long steps, int epochs, double finalLoss, double firstLoss, double imgPerSec,
                          boolean stoppedByBudget, Path checkpoint) { }
@@ -67,6 +70,12 @@ public final class Trainer {
             throw new IllegalArgumentException("data images are " + train.height() + "x" + train.width()
                     + ", smaller than model.image-size=" + s);
         }
+    }
+
+    /** Adds work to run at the end of every epoch (see {@link EpochHook}); its results land in metrics.jsonl. */
+    public Trainer onEpochEnd(EpochHook hook) {
+        hooks.add(hook);
+        return this;
     }
 
     public int stepsPerEpoch() {
@@ -184,8 +193,12 @@ public final class Trainer {
                 }
                 epochsDone = epoch + 1;
                 lastCkpt = checkpoint(g, step, epoch + 1);
+                runHooks(metrics, g, epochsDone, epochsDone, step, epochsDone == cfg.optim.epochs());
             }
-            if (budgetHit) lastCkpt = checkpoint(g, step, epochsDone);
+            if (budgetHit) {
+                lastCkpt = checkpoint(g, step, epochsDone);
+                runHooks(metrics, g, epochsDone, epochsDone + (step % spe) / (double) spe, step, true);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write metrics under " + runDir, e);
         } finally {
@@ -193,6 +206,20 @@ public final class Trainer {
         }
         double rate = step * (double) cfg.optim.batch() / ((System.nanoTime() - t0) / 1e9);
         return new Result(runDir, step, epochsDone, loss, firstLoss, rate, budgetHit, lastCkpt);
+    }
+
+    /** Epoch-end hooks; what they report becomes one metrics.jsonl record {step, epoch, ...}. */
+    private void runHooks(BufferedWriter metrics, ComputationGraph g, int epochsDone, double epoch, long step, boolean last)
+            throws IOException {
+        Map<String, Object> res = EpochHook.runAll(hooks, cfg, method, g, runDir, epochsDone, epoch, step, last);
+        if (res.isEmpty()) return;
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("step", step);
+        rec.put("epoch", epoch);
+        rec.putAll(res);
+        metrics.write(JSON.writeValueAsString(rec));
+        metrics.newLine();
+        metrics.flush();
     }
 
     /** Batch s of the epoch's order → augmented, normalized images → the method's MultiDataSet. */
@@ -262,7 +289,7 @@ public final class Trainer {
         return g.score() - g.calcRegularizationScore(true);
     }
 
-    static int[] permutation(int n, SplittableRandom rng) {
+    public static int[] permutation(int n, SplittableRandom rng) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) p[i] = i;
         for (int i = n - 1; i > 0; i--) {

@@ -40,6 +40,15 @@ public final class SparkPretrain {
 
     public static <T> Result run(JavaSparkContext sc, MimConfig cfg, SparkSettings s, TrainSource<T> source,
                                  String runDirUri) {
+        return run(sc, cfg, s, source, runDirUri, List.of());
+    }
+
+    /**
+     * @param hooks epoch-end hooks (reconstruction pictures, online kNN) run on the driver's copy of the model;
+     *              their results become metrics records. Only for a run directory on the driver's local disk.
+     */
+    public static <T> Result run(JavaSparkContext sc, MimConfig cfg, SparkSettings s, TrainSource<T> source,
+                                 String runDirUri, List<org.sparkmim.model.train.EpochHook> hooks) {
         Preflight.check(sc, s);
         MimMethod method = Methods.create(cfg);
         int bpw = s.batchPerWorker(cfg);
@@ -151,7 +160,21 @@ public final class SparkPretrain {
                         cfg.run.seed(), cfg.render(), cfg.fingerprint(), cfg.architectureFingerprint(), method.name()),
                         extra, cfg.run.keepCheckpoints());
                 LOG.info("checkpoint {}", lastCkpt);
-                if (budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos) {
+                boolean stopNow = budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos;
+                if (!hooks.isEmpty() && (epochEnd || stopNow)) {
+                    boolean lastOne = stopNow || (epochEnd && epoch + 1 == cfg.optim.epochs());
+                    Map<String, Object> res = org.sparkmim.model.train.EpochHook.runAll(hooks, cfg, method, graph,
+                            java.nio.file.Path.of(java.net.URI.create(runDirUri)), epochEnd ? epoch + 1 : epoch,
+                            epoch + (c + 1) / (double) s.chunksPerEpoch(), step, lastOne);
+                    if (!res.isEmpty()) {
+                        Map<String, Object> hr = new LinkedHashMap<>();
+                        hr.put("step", step);
+                        hr.put("epoch", epoch + (c + 1) / (double) s.chunksPerEpoch());
+                        hr.putAll(res);
+                        run.appendMetrics(json(hr));
+                    }
+                }
+                if (stopNow) {
                     budgetHit = true;
                     LOG.info("time budget of {} min reached at step {} (epoch {}); a later run with resume = auto "
                             + "continues from {}", cfg.run.timeBudgetMinutes(), step, epoch + 1, lastCkpt);

@@ -1,0 +1,85 @@
+package org.sparkmim.model.eval;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.sparkmim.model.config.MimConfig;
+import org.sparkmim.model.data.FashionMnist;
+import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.method.Batch;
+import org.sparkmim.model.method.FeatureSpec;
+import org.sparkmim.model.method.Methods;
+import org.sparkmim.model.method.MimMethod;
+import org.sparkmim.model.train.Trainer;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Frozen-encoder features: unmasked (every token counts), deterministic, batch-independent, right shapes. */
+class FeatureExtractionTest {
+    static MimConfig cfg;
+    static MimMethod method;
+    static ComputationGraph graph;
+    static ImageSet images;
+
+    @BeforeAll
+    static void setUp() {
+        cfg = MimConfig.load(Map.of("model.dim", "32", "model.depth", "3", "model.heads", "2", "run.seed", "5"));
+        method = Methods.create(cfg);
+        graph = Encoders.randomInit(cfg, method);
+        images = FashionMnist.load(FashionMnist.locate(""), "test").subset(0, 6);
+    }
+
+    static INDArray features(ImageSet set, FeatureSpec spec, int epoch) {
+        Batch b = EvalBatches.of(cfg, set, 0, set.count(), epoch);
+        return method.features(graph, b, spec);
+    }
+
+    @Test
+    void shapesForMeanClsAndLastBlocks() {
+        assertThat(features(images, FeatureSpec.MEAN, 0).shape()).containsExactly(6, 32);
+        assertThat(features(images, FeatureSpec.CLS, 0).shape()).containsExactly(6, 32);
+        assertThat(features(images, FeatureSpec.parse("lastk", 2), 0).shape()).containsExactly(6, 64);
+        // lastk with k = 1 is the mean-pooled final-norm output, i.e. "mean"
+        assertThat(features(images, FeatureSpec.parse("lastk", 1), 0)).isEqualTo(features(images, FeatureSpec.MEAN, 0));
+        assertThat(features(images, FeatureSpec.CLS, 0)).isNotEqualTo(features(images, FeatureSpec.MEAN, 0));
+    }
+
+    @Test
+    void deterministicIndependentOfBatchAndOfMaskSeeds() {
+        INDArray a = features(images, FeatureSpec.MEAN, 0);
+        assertThat(features(images, FeatureSpec.MEAN, 0)).isEqualTo(a);
+        // another epoch would draw other masks in training; features must not depend on masks at all
+        assertThat(features(images, FeatureSpec.MEAN, 7)).isEqualTo(a);
+        INDArray alone = features(images.subset(3, 4), FeatureSpec.MEAN, 0);
+        assertThat(alone.getRow(0).sub(a.getRow(3)).amaxNumber().doubleValue()).isLessThan(1e-5);
+    }
+
+    @Test
+    void everyPatchReachesTheFeature() {
+        // With masking, a changed patch would be invisible whenever it was masked (75% of the time). Unmasked
+        // extraction must see each of the N patches: changing any single patch must change the feature.
+        int s = cfg.model.imageSize, p = cfg.model.patch, g = s / p;
+        float[] px = new float[s * s];
+        images.copyImage(0, px, 0);
+        INDArray base = new ModelEncoder("e", cfg, method, graph, FeatureSpec.MEAN).encode(px, 1, s, s, 1, new String[]{"k"});
+        for (int t = 0; t < g * g; t++) {
+            float[] changed = px.clone();
+            int r0 = (t / g) * p, c0 = (t % g) * p;
+            for (int y = r0; y < r0 + p; y++) for (int x = c0; x < c0 + p; x++) changed[y * s + x] = 1 - changed[y * s + x];
+            INDArray f = new ModelEncoder("e", cfg, method, graph, FeatureSpec.MEAN).encode(changed, 1, s, s, 1, new String[]{"k"});
+            assertThat(f.sub(base).amaxNumber().doubleValue()).as("patch %d", t).isGreaterThan(1e-4);
+        }
+    }
+
+    @Test
+    void randomInitTwinIsExactlyTheTrainersStepZeroGraph() {
+        ImageSet train = FashionMnist.load(FashionMnist.locate(""), "train").subset(0, 512);
+        ComputationGraph step0 = new Trainer(cfg, train, java.nio.file.Path.of("unused")).newGraph();
+        assertThat(Encoders.randomInit(cfg, method).params()).isEqualTo(step0.params());
+        MimConfig other = MimConfig.load(Map.of("model.dim", "32", "model.depth", "3", "model.heads", "2", "run.seed", "6"));
+        assertThat(Encoders.randomInit(other, Methods.create(other)).params()).isNotEqualTo(step0.params());
+    }
+}

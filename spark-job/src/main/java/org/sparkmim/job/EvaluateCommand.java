@@ -1,0 +1,94 @@
+package org.sparkmim.job;
+
+import org.apache.spark.api.java.JavaSparkContext;
+import org.sparkmim.job.eval.IdxImageSource;
+import org.sparkmim.job.eval.ImageSource;
+import org.sparkmim.job.eval.SparkContexts;
+import org.sparkmim.job.eval.SparkFeatures;
+import org.sparkmim.model.data.FashionMnist;
+import org.sparkmim.model.eval.Encoders;
+import org.sparkmim.model.eval.EvalReport;
+import org.sparkmim.model.eval.Evaluation;
+import org.sparkmim.model.report.ReportPage;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Frozen-feature evaluation of a checkpoint: features of the train and test splits are made on Spark executors,
+ * then kNN and the linear probe run on the driver for the encoder and its two floors (random init, raw pixels).
+ */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = "kNN + linear probe on frozen encoder features of a checkpoint, with random-init and raw-pixel floors; "
+                + "writes eval.json and confusion.png (and refreshes report.html) in the run directory.")
+public class EvaluateCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions opts = new CommonOptions();
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--checkpoint", required = true, description = "A checkpoint (.zip) or a run directory (its newest checkpoint).")
+    Path checkpoint;
+
+    @Option(names = "--data", description = "Labelled data with train and test splits: a Fashion-MNIST IDX directory, or "
+            + "'system' (default: the checkpoint's data.path, i.e. the bundled sample if it was empty).")
+    String data;
+
+    @Option(names = "--feature", description = "mean | cls | lastk (sets eval.feature; default from config: mean).")
+    String feature;
+
+    @Option(names = "--master", defaultValue = "local[*]", description = "Spark master when not run by spark-submit (default ${DEFAULT-VALUE}).")
+    String master;
+
+    @Option(names = "--out", description = "Output directory (default: the checkpoint's run directory).")
+    Path out;
+
+    @Option(names = "--train-limit", defaultValue = "0", description = "Use only the first N train images (0 = all).")
+    int trainLimit;
+
+    @Option(names = "--test-limit", defaultValue = "0", description = "Use only the first N test images (0 = all).")
+    int testLimit;
+
+    @Override
+    public Integer call() {
+        if (opts.preset != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "evaluate takes its config from the checkpoint; --preset does not apply (use --set eval.KEY=VALUE)");
+        }
+        long t0 = System.nanoTime();
+        Map<String, String> overrides = new LinkedHashMap<>(opts.set);
+        if (feature != null) overrides.put("eval.feature", feature);
+        Encoders.Loaded ck = Encoders.open(checkpoint, opts.conf, overrides);
+        Path outDir = (out != null ? out : ck.runDir()).toAbsolutePath();
+        Path dataDir = FashionMnist.locate(data != null ? data : ck.cfg().data.path());
+        System.err.printf("evaluate %s (step %s, epoch %s) on %s, feature %s, output %s%n", ck.checkpoint(),
+                ck.provenance().get("step"), ck.provenance().get("epoch"), dataDir, ck.cfg().eval.featureSpec().label(), outDir);
+        ImageSource source = IdxImageSource.open(dataDir, trainLimit, testLimit);
+        Map<String, Object> report;
+        try (JavaSparkContext sc = SparkContexts.open("spark-mim evaluate", master)) {
+            Evaluation.Splits splits = new Evaluation.Splits(source.labels("train"), source.labels("test"),
+                    source.classNames(), source.describe());
+            report = Evaluation.run(ck, new SparkFeatures(sc, source, ck.checkpoint(), ck.cfg()), splits, outDir);
+        }
+        if (Files.isRegularFile(outDir.resolve("metrics.jsonl")) || Files.isRegularFile(outDir.resolve("config.conf"))) {
+            ReportPage.write(outDir);
+        }
+        System.err.println(report.get("verdict_reason"));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> floors = (Map<String, Object>) report.get("floors");
+        new Summary("evaluate").put("checkpoint", ck.checkpoint().toAbsolutePath().toString())
+                .put("eval_json", outDir.resolve(EvalReport.FILE).toString()).put("verdict", report.get("verdict"))
+                .put("feature", ck.cfg().eval.featureSpec().label()).put("knn_top1", report.get("knn_top1"))
+                .put("knn_top5", report.get("knn_top5")).put("probe_top1", report.get("probe_top1"))
+                .put("floors", floors).put("elapsed_s", PretrainCommand.round((System.nanoTime() - t0) / 1e9)).print();
+        return ExitCodes.OK;
+    }
+}
