@@ -191,7 +191,12 @@ public final class SparkPretrain {
 
     /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */
     static double probeLoss(ComputationGraph g, MultiDataSet probe) {
-        return g.score(probe, false) - g.calcRegularizationScore(true);
+        double loss = g.score(probe, false) - g.calcRegularizationScore(true);
+        // score() leaves the probe's label masks set on the output layer; a later output() on another batch size
+        // (the epoch-end pictures) would then fail with mismatched mask shapes
+        g.clearLayerMaskArrays();
+        g.clear();
+        return loss;
     }
 
     private static boolean hasCheckpoints(FsCheckpoints c) {
