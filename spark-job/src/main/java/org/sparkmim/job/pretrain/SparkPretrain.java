@@ -90,6 +90,9 @@ public final class SparkPretrain {
                 resumed != null ? ", resumed from " + resumed.uri() + " (step " + step + ")" : "");
         LOG.info("probe loss before training: {}", String.format("%.4f", probe0));
 
+        boolean shared = "shared".equals(s.sync());
+        long denseBytes = 4L * graph.params().length(); // one fp32 gradient (numParams() omits SameDiff vertices)
+        DriverUpdates updates = null;
         long t0 = System.nanoTime(), stepsRun = 0, resumedFrom = step;
         String lastCkpt = resumed != null ? resumed.uri() : null;
         int epochsDone = epoch0;
@@ -100,6 +103,8 @@ public final class SparkPretrain {
                 lrClock.setBase(step);
                 long tc = System.nanoTime();
                 org.nd4j.linalg.api.ndarray.INDArray before = sg.getNetwork().params().dup();
+                if (shared) updates = DriverUpdates.attach(updates);
+                long msgs0 = updates == null ? 0 : updates.messages(), bytes0 = updates == null ? 0 : updates.bytes();
                 try {
                     sg.fitMultiDataSet(plan.chunk(records, cfg.render(), epoch, c, poison));
                 } catch (Exception e) { // SparkException is checked in Java's eyes but thrown undeclared by Scala
@@ -111,11 +116,12 @@ public final class SparkPretrain {
                             + ". Lower mim.optim.base-lr or check the data.");
                 }
                 double secs = (System.nanoTime() - tc) / 1e9;
+                if (updates != null) updates.settle(300, 10_000); // the driver's model = every received update
                 step += stepsPerChunk[c];
                 stepsRun += stepsPerChunk[c];
                 graph.getConfiguration().setIterationCount((int) step);
 
-                LOG.debug("param change in this chunk: {}", sg.getNetwork().params().sub(before).norm2Number());
+                double change = sg.getNetwork().params().sub(before).norm2Number().doubleValue();
                 String diverged = run.divergence();
                 double loss = probeLoss(sg.getNetwork(), probe);
                 if (diverged != null || !Double.isFinite(loss)) {
@@ -139,6 +145,17 @@ public final class SparkPretrain {
                 rec.put("lr", lr);
                 rec.put("img_per_s", rate);
                 rec.put("elapsed_s", elapsed);
+                rec.put("param_change", change); // L2 norm of the driver's parameter change in this chunk
+                if (updates != null) {
+                    long m = updates.messages() - msgs0, b = updates.bytes() - bytes0;
+                    rec.put("update_msgs", m);
+                    rec.put("update_bytes", b);
+                    // encoded bytes of one worker's update per step, relative to a dense fp32 gradient
+                    rec.put("update_vs_dense", m == 0 ? 0.0 : b / (double) m / denseBytes);
+                    LOG.info(String.format("gradient sharing: %d updates received, %.1f KiB each = %.4f x the dense "
+                            + "gradient (%.1f KiB); param change %.4g", m, m == 0 ? 0 : b / 1024.0 / m,
+                            m == 0 ? 0.0 : b / (double) m / denseBytes, denseBytes / 1024.0, change));
+                }
                 run.appendMetrics(json(rec));
 
                 boolean epochEnd = c + 1 == s.chunksPerEpoch();
