@@ -88,17 +88,31 @@ public class PretrainCommand implements Callable<Integer> {
                 : cfg.run.name();
         String uri = runDirUri != null ? runDirUri : Path.of(cfg.run.dir()).resolve(name).toAbsolutePath().toUri().toString();
         TrainSource<?> source = TrainSource.idx(cfg); // before Spark starts: a missing dataset fails fast
-        try (JavaSparkContext sc = SparkContexts.create("spark-mim pretrain " + name, master, s.workers())) {
-            SparkPretrain.Result r = SparkPretrain.run(sc, cfg, s, source, uri);
-            System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, %.1f img/s%n",
-                    r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
-            new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
-                    .put("workers", s.workers()).put("run_dir", r.runDir()).put("steps", r.steps()).put("epochs", r.epochs())
-                    .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
-                    .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
-                    .put("resumed_from_step", r.resumedFromStep()).print();
+        for (int restarts = 0; ; restarts++) {
+            // a restart gets a new Spark application: fresh executors, so no JVM keeps DL4J's gradient-sharing
+            // singletons (its model, its mesh membership) from the failed attempt
+            try (JavaSparkContext sc = SparkContexts.create("spark-mim pretrain " + name, master, s.workers())) {
+                SparkPretrain.Result r = SparkPretrain.run(sc, cfg, restarts == 0 ? s : s.resumingAuto(), source, uri);
+                System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, "
+                        + "%.1f img/s%n", r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
+                new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
+                        .put("workers", s.workers()).put("run_dir", r.runDir()).put("steps", r.steps()).put("epochs", r.epochs())
+                        .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
+                        .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
+                        .put("resumed_from_step", r.resumedFromStep()).put("restarts", restarts).print();
+                return ExitCodes.OK;
+            } catch (Exception e) { // also SparkException, which Scala throws undeclared
+                if (!SparkPretrain.isRestartable(e) || restarts >= s.maxRestarts()) throw e;
+                System.err.printf("training failed (%s); restart %d of mim.spark.max-restarts = %d from the newest "
+                        + "checkpoint in %s%n", firstLine(e), restarts + 1, s.maxRestarts(), uri);
+            }
         }
-        return ExitCodes.OK;
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return e.getClass().getSimpleName() + ": " + (nl < 0 ? m : m.substring(0, nl));
     }
 
     static double round(double v) {

@@ -38,13 +38,20 @@ public final class SparkPretrain {
 
     private SparkPretrain() { }
 
+    /** An executor was lost while a chunk trained with gradient sharing (see {@link ExecutorWatch}). */
+    public static final class WorkerLostException extends IllegalStateException {
+        WorkerLostException(String msg) {
+            super(msg);
+        }
+    }
+
     public static <T> Result run(JavaSparkContext sc, MimConfig cfg, SparkSettings s, TrainSource<T> source,
                                  String runDirUri) {
         Preflight.check(sc, s);
         MimMethod method = Methods.create(cfg);
         int bpw = s.batchPerWorker(cfg);
         RunDir run = new RunDir(runDirUri, sc.hadoopConfiguration());
-        FsCheckpoints ckpts = new FsCheckpoints(runDirUri, sc.hadoopConfiguration());
+        FsCheckpoints ckpts = new FsCheckpoints(runDirUri, sc.hadoopConfiguration(), s.pauseInCheckpointMs());
         run.clearDivergence();
 
         JavaRDD<T> records = source.records(sc, Math.max(2, s.workers())).persist(StorageLevel.MEMORY_AND_DISK());
@@ -93,6 +100,8 @@ public final class SparkPretrain {
         boolean shared = "shared".equals(s.sync());
         long denseBytes = 4L * graph.params().length(); // one fp32 gradient (numParams() omits SameDiff vertices)
         DriverUpdates updates = null;
+        ExecutorWatch watch = new ExecutorWatch();
+        sc.sc().addSparkListener(watch);
         long t0 = System.nanoTime(), stepsRun = 0, resumedFrom = step;
         String lastCkpt = resumed != null ? resumed.uri() : null;
         int epochsDone = epoch0;
@@ -105,6 +114,7 @@ public final class SparkPretrain {
                 org.nd4j.linalg.api.ndarray.INDArray before = sg.getNetwork().params().dup();
                 if (shared) updates = DriverUpdates.attach(updates);
                 long msgs0 = updates == null ? 0 : updates.messages(), bytes0 = updates == null ? 0 : updates.bytes();
+                int lost0 = watch.removed().size();
                 try {
                     sg.fitMultiDataSet(plan.chunk(records, cfg.render(), epoch, c, poison));
                 } catch (Exception e) { // SparkException is checked in Java's eyes but thrown undeclared by Scala
@@ -117,6 +127,12 @@ public final class SparkPretrain {
                 }
                 double secs = (System.nanoTime() - tc) / 1e9;
                 if (updates != null) updates.settle(300, 10_000); // the driver's model = every received update
+                List<String> lost = watch.removed();
+                if (shared && lost.size() > lost0) {
+                    throw new WorkerLostException("lost " + lost.subList(lost0, lost.size()) + " while epoch "
+                            + (epoch + 1) + " chunk " + (c + 1) + " trained with gradient sharing; this chunk is "
+                            + "discarded, the last complete checkpoint is " + (lastCkpt == null ? "none" : lastCkpt));
+                }
                 step += stepsPerChunk[c];
                 stepsRun += stepsPerChunk[c];
                 graph.getConfiguration().setIterationCount((int) step);
@@ -169,8 +185,22 @@ public final class SparkPretrain {
             epochsDone = epoch + 1;
         }
         records.unpersist();
+        sc.sc().removeSparkListener(watch);
         double rate = stepsRun * (double) cfg.optim.batch() / Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
         return new Result(runDirUri, step, epochsDone, probe0, last, rate, lastCkpt, resumedFrom);
+    }
+
+    /**
+     * Whether the driver may retry after this failure: a failed Spark job (lost executors, tasks failing beyond
+     * spark.task.maxFailures), not a diverged run or a configuration/data error, which would fail the same way again.
+     */
+    public static boolean isRestartable(Throwable e) {
+        if (e instanceof Trainer.NonFiniteLossException || e instanceof IllegalArgumentException) return false;
+        if (e instanceof WorkerLostException) return true;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.spark.SparkException) return true;
+        }
+        return false;
     }
 
     /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */

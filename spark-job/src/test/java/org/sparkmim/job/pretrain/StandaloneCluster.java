@@ -44,7 +44,7 @@ final class StandaloneCluster implements AutoCloseable {
     private final List<Process> jobs = new ArrayList<>();
 
     private StandaloneCluster(Path dir) throws IOException {
-        this.dir = dir;
+        this.dir = Files.createDirectories(dir);
         Path cpFile = HOME.resolve("spark-job/target/classpath.txt");
         if (!Files.exists(cpFile)) throw new IllegalStateException(cpFile + " missing: run mvn process-test-classes");
         this.cp = HOME.resolve("spark-job/target/classes") + ":" + Files.readString(cpFile).trim();
@@ -119,6 +119,11 @@ final class StandaloneCluster implements AutoCloseable {
         return dir.resolve(name);
     }
 
+    /** A log as text (malformed bytes replaced: a log is evidence, not input). */
+    static String read(Path log) throws IOException {
+        return new String(Files.readAllBytes(log), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /** Waits for a submitted job; kills it (and its children) if it outlives the timeout. */
     static int await(Process p, Duration timeout) throws InterruptedException {
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -131,8 +136,18 @@ final class StandaloneCluster implements AutoCloseable {
     /** PIDs of the running executor JVMs (CoarseGrainedExecutorBackend children of the Workers). */
     List<ProcessHandle> executors() {
         return workers.stream().flatMap(Process::descendants)
-                .filter(h -> h.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend"))
+                .filter(h -> commandLine(h).contains("CoarseGrainedExecutorBackend"))
                 .toList();
+    }
+
+    /** From /proc: ProcessHandle.Info drops the arguments of a command line as long as an executor's. */
+    private static String commandLine(ProcessHandle h) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", String.valueOf(h.pid()), "cmdline")),
+                    java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return ""; // exited meanwhile
+        }
     }
 
     /** Every executor's stderr so far (the Workers' work directories). */
@@ -140,7 +155,7 @@ final class StandaloneCluster implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.filter(f -> f.getFileName().toString().equals("stderr")).sorted().toList()) {
-                sb.append("==> ").append(p).append('\n').append(Files.readString(p)).append('\n');
+                sb.append("==> ").append(p).append('\n').append(read(p)).append('\n');
             }
         }
         return sb.toString();
