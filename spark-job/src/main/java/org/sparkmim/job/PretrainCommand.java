@@ -98,24 +98,40 @@ public class PretrainCommand implements Callable<Integer> {
                 : cfg.run.name();
         String uri = runDirUri != null ? runDirUri : Path.of(cfg.run.dir()).resolve(name).toAbsolutePath().toUri().toString();
         TrainSource<?> idx = dataUri == null ? TrainSource.idx(cfg) : null; // before Spark: a missing dataset fails fast
-        try (JavaSparkContext sc = SparkContexts.create("spark-mim pretrain " + name, master, s.workers())) {
-            TrainSource<?> source = idx != null ? idx : TrainSource.dataset(sc, dataUri, cfg);
-            // Epoch-end pictures and online kNN need the run dir on the driver's disk and labelled IDX images
-            // (Fashion-MNIST: the IDX source, or the demo's dataset made from the bundled sample).
-            List<org.sparkmim.model.train.EpochHook> hooks = uri.startsWith("file:") && (dataUri == null || isDemo())
-                    ? epochHooks(cfg) : List.of();
-            SparkPretrain.Result r = SparkPretrain.run(sc, cfg, s, source, uri, hooks);
-            String report = uri.startsWith("file:") ? report(Path.of(java.net.URI.create(uri))) : null;
-            System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, %.1f img/s%n",
-                    r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
-            new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
-                    .put("workers", s.workers()).put("run_dir", r.runDir()).put("steps", r.steps()).put("epochs", r.epochs())
-                    .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
-                    .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
-                    .put("resumed_from_step", r.resumedFromStep()).put("stopped_by_budget", r.stoppedByBudget())
-                    .put("data", source.describe()).put("report", report).print();
+        for (int restarts = 0; ; restarts++) {
+            // a restart gets a new Spark application: fresh executors, so no JVM keeps DL4J's gradient-sharing
+            // singletons (its model, its mesh membership) from the failed attempt
+            try (JavaSparkContext sc = SparkContexts.create("spark-mim pretrain " + name, master, s.workers())) {
+                TrainSource<?> source = idx != null ? idx : TrainSource.dataset(sc, dataUri, cfg);
+                // Epoch-end pictures and online kNN need the run dir on the driver's disk and labelled IDX images
+                // (Fashion-MNIST: the IDX source, or the demo's dataset made from the bundled sample).
+                List<org.sparkmim.model.train.EpochHook> hooks = uri.startsWith("file:") && (dataUri == null || isDemo())
+                        ? epochHooks(cfg) : List.of();
+                SparkPretrain.Result r = SparkPretrain.run(sc, cfg, restarts == 0 ? s : s.resumingAuto(), source, uri,
+                        hooks);
+                String report = uri.startsWith("file:") ? report(Path.of(java.net.URI.create(uri))) : null;
+                System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, "
+                        + "%.1f img/s%n", r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
+                new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
+                        .put("workers", s.workers()).put("run_dir", r.runDir()).put("steps", r.steps()).put("epochs", r.epochs())
+                        .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
+                        .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
+                        .put("resumed_from_step", r.resumedFromStep()).put("restarts", restarts)
+                        .put("stopped_by_budget", r.stoppedByBudget()).put("data", source.describe())
+                        .put("report", report).print();
+                return ExitCodes.OK;
+            } catch (Exception e) { // also SparkException, which Scala throws undeclared
+                if (!SparkPretrain.isRestartable(e) || restarts >= s.maxRestarts()) throw e;
+                System.err.printf("training failed (%s); restart %d of mim.spark.max-restarts = %d from the newest "
+                        + "checkpoint in %s%n", firstLine(e), restarts + 1, s.maxRestarts(), uri);
+            }
         }
-        return ExitCodes.OK;
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return e.getClass().getSimpleName() + ": " + (nl < 0 ? m : m.substring(0, nl));
     }
 
     protected boolean isDemo() {

@@ -40,8 +40,15 @@ public final class FsCheckpoints {
 
     private final FileSystem fs;
     private final Path dir;
+    private final long pauseBeforeRenameMs;
 
     public FsCheckpoints(String runDirUri, Configuration hadoop) {
+        this(runDirUri, hadoop, 0);
+    }
+
+    /** @param pauseBeforeRenameMs fault injection (mim.debug.pause-in-checkpoint-ms): a window to kill the writer */
+    public FsCheckpoints(String runDirUri, Configuration hadoop, long pauseBeforeRenameMs) {
+        this.pauseBeforeRenameMs = pauseBeforeRenameMs;
         try {
             this.fs = FileSystem.get(URI.create(runDirUri), hadoop);
             this.dir = new Path(runDirUri, "checkpoints");
@@ -74,6 +81,7 @@ public final class FsCheckpoints {
             Path tmp = new Path(dir, ".ckpt-" + p.step() + ".zip.tmp");
             Path fin = new Path(dir, "ckpt-" + p.step() + ".zip");
             fs.copyFromLocalFile(false, true, new Path(local.toUri()), tmp);
+            if (pauseBeforeRenameMs > 0) pause(tmp);
             if (fs.exists(fin)) fs.delete(fin, false); // same step re-written after a resume: replace
             if (!fs.rename(tmp, fin)) throw new IOException("rename " + tmp + " -> " + fin + " failed");
             List<FileStatus> all = list();
@@ -83,6 +91,15 @@ public final class FsCheckpoints {
             throw new UncheckedIOException("cannot write checkpoint under " + dir, e);
         } finally {
             if (local != null) local.toFile().delete();
+        }
+    }
+
+    private void pause(Path tmp) {
+        LOG.warn("mim.debug.pause-in-checkpoint-ms: pausing {} ms before publishing {}", pauseBeforeRenameMs, tmp);
+        try {
+            Thread.sleep(pauseBeforeRenameMs);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

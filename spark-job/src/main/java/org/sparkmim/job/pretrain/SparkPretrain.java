@@ -38,6 +38,13 @@ public final class SparkPretrain {
 
     private SparkPretrain() { }
 
+    /** An executor was lost while a chunk trained with gradient sharing (see {@link ExecutorWatch}). */
+    public static final class WorkerLostException extends IllegalStateException {
+        WorkerLostException(String msg) {
+            super(msg);
+        }
+    }
+
     public static <T> Result run(JavaSparkContext sc, MimConfig cfg, SparkSettings s, TrainSource<T> source,
                                  String runDirUri) {
         return run(sc, cfg, s, source, runDirUri, List.of());
@@ -53,7 +60,7 @@ public final class SparkPretrain {
         MimMethod method = Methods.create(cfg);
         int bpw = s.batchPerWorker(cfg);
         RunDir run = new RunDir(runDirUri, sc.hadoopConfiguration());
-        FsCheckpoints ckpts = new FsCheckpoints(runDirUri, sc.hadoopConfiguration());
+        FsCheckpoints ckpts = new FsCheckpoints(runDirUri, sc.hadoopConfiguration(), s.pauseInCheckpointMs());
         run.clearDivergence();
 
         JavaRDD<T> records = source.records(sc, Math.max(2, s.workers())).persist(StorageLevel.MEMORY_AND_DISK());
@@ -99,6 +106,11 @@ public final class SparkPretrain {
                 resumed != null ? ", resumed from " + resumed.uri() + " (step " + step + ")" : "");
         LOG.info("probe loss before training: {}", String.format("%.4f", probe0));
 
+        boolean shared = "shared".equals(s.sync());
+        long denseBytes = 4L * graph.params().length(); // one fp32 gradient (numParams() omits SameDiff vertices)
+        DriverUpdates updates = null;
+        ExecutorWatch watch = new ExecutorWatch();
+        sc.sc().addSparkListener(watch);
         long t0 = System.nanoTime(), stepsRun = 0, resumedFrom = step;
         String lastCkpt = resumed != null ? resumed.uri() : null;
         int epochsDone = epoch0;
@@ -112,6 +124,9 @@ public final class SparkPretrain {
                 lrClock.setBase(step);
                 long tc = System.nanoTime();
                 org.nd4j.linalg.api.ndarray.INDArray before = sg.getNetwork().params().dup();
+                if (shared) updates = DriverUpdates.attach(updates);
+                long msgs0 = updates == null ? 0 : updates.messages(), bytes0 = updates == null ? 0 : updates.bytes();
+                int lost0 = watch.removed().size();
                 try {
                     sg.fitMultiDataSet(plan.chunk(records, cfg.render(), epoch, c, poison));
                 } catch (Exception e) { // SparkException is checked in Java's eyes but thrown undeclared by Scala
@@ -123,11 +138,18 @@ public final class SparkPretrain {
                             + ". Lower mim.optim.base-lr or check the data.");
                 }
                 double secs = (System.nanoTime() - tc) / 1e9;
+                if (updates != null) updates.settle(300, 10_000); // the driver's model = every received update
+                List<String> lost = watch.removed();
+                if (shared && lost.size() > lost0) {
+                    throw new WorkerLostException("lost " + lost.subList(lost0, lost.size()) + " while epoch "
+                            + (epoch + 1) + " chunk " + (c + 1) + " trained with gradient sharing; this chunk is "
+                            + "discarded, the last complete checkpoint is " + (lastCkpt == null ? "none" : lastCkpt));
+                }
                 step += stepsPerChunk[c];
                 stepsRun += stepsPerChunk[c];
                 graph.getConfiguration().setIterationCount((int) step);
 
-                LOG.debug("param change in this chunk: {}", sg.getNetwork().params().sub(before).norm2Number());
+                double change = sg.getNetwork().params().sub(before).norm2Number().doubleValue();
                 String diverged = run.divergence();
                 double loss = probeLoss(sg.getNetwork(), probe);
                 if (diverged != null || !Double.isFinite(loss)) {
@@ -151,6 +173,17 @@ public final class SparkPretrain {
                 rec.put("lr", lr);
                 rec.put("img_per_s", rate);
                 rec.put("elapsed_s", elapsed);
+                rec.put("param_change", change); // L2 norm of the driver's parameter change in this chunk
+                if (updates != null) {
+                    long m = updates.messages() - msgs0, b = updates.bytes() - bytes0;
+                    rec.put("update_msgs", m);
+                    rec.put("update_bytes", b);
+                    // encoded bytes of one worker's update per step, relative to a dense fp32 gradient
+                    rec.put("update_vs_dense", m == 0 ? 0.0 : b / (double) m / denseBytes);
+                    LOG.info(String.format("gradient sharing: %d updates received, %.1f KiB each = %.4f x the dense "
+                            + "gradient (%.1f KiB); param change %.4g", m, m == 0 ? 0 : b / 1024.0 / m,
+                            m == 0 ? 0.0 : b / (double) m / denseBytes, denseBytes / 1024.0, change));
+                }
                 run.appendMetrics(json(rec));
 
                 boolean epochEnd = c + 1 == s.chunksPerEpoch();
@@ -185,8 +218,22 @@ public final class SparkPretrain {
             epochsDone = epoch + 1;
         }
         records.unpersist();
+        sc.sc().removeSparkListener(watch);
         double rate = stepsRun * (double) cfg.optim.batch() / Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
         return new Result(runDirUri, step, epochsDone, probe0, last, rate, lastCkpt, resumedFrom, budgetHit);
+    }
+
+    /**
+     * Whether the driver may retry after this failure: a failed Spark job (lost executors, tasks failing beyond
+     * spark.task.maxFailures), not a diverged run or a configuration/data error, which would fail the same way again.
+     */
+    public static boolean isRestartable(Throwable e) {
+        if (e instanceof Trainer.NonFiniteLossException || e instanceof IllegalArgumentException) return false;
+        if (e instanceof WorkerLostException) return true;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.spark.SparkException) return true;
+        }
+        return false;
     }
 
     /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */

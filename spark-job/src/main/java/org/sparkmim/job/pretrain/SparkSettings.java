@@ -13,8 +13,8 @@ import java.util.List;
  */
 public record SparkSettings(String sync, int workers, int workersPerNode, double threshold, int averagingFrequency,
                             String approach, int chunksPerEpoch, int probeImages, String resume,
-                            String controllerAddress, int port, String networkMask, int minShmMb,
-                            int nanAtChunk) implements Serializable {
+                            String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
+                            int nanAtChunk, long pauseInCheckpointMs) implements Serializable {
 
     public static SparkSettings of(MimConfig cfg) {
         Config s = cfg.tree().getConfig("spark");
@@ -33,7 +33,9 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 (int) num(s, "port", 1024, 65535),
                 s.getString("network-mask"),
                 (int) num(s, "min-shm-mb", 0, 1 << 20),
-                (int) num(d, "nan-at-chunk", -1, Integer.MAX_VALUE));
+                (int) num(s, "max-restarts", 0, 1000),
+                (int) num(d, "nan-at-chunk", -1, Integer.MAX_VALUE),
+                (long) num(d, "pause-in-checkpoint-ms", 0, 3_600_000));
         if (cfg.optim.batch() % r.workers != 0) {
             throw new IllegalArgumentException("config key mim.optim.batch = " + cfg.optim.batch() + " (from "
                     + cfg.tree().getValue("optim.batch").origin().description() + ") must be a multiple of mim.spark.workers = "
@@ -41,6 +43,13 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                     + "): the global batch is split evenly over the workers");
         }
         return r;
+    }
+
+    /** The same settings with resume = auto (a restart after a failure continues from the last checkpoint). */
+    public SparkSettings resumingAuto() {
+        return new SparkSettings(sync, workers, workersPerNode, threshold, averagingFrequency, approach, chunksPerEpoch,
+                probeImages, "auto", controllerAddress, port, networkMask, minShmMb, maxRestarts, nanAtChunk,
+                pauseInCheckpointMs);
     }
 
     /** Minibatch size on each worker: the global batch split evenly. */

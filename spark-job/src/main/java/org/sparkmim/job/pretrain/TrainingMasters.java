@@ -8,10 +8,30 @@ import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.deeplearning4j.spark.impl.repartitioner.NoOpRepartitioner;
 import org.deeplearning4j.spark.parameterserver.training.SharedTrainingMaster;
 import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
+import org.nd4j.parameterserver.distributed.v2.transport.PortSupplier;
 
 /** mim.spark.sync → the DL4J TrainingMaster, with the settings that were proven to work (STACK-NOTES). */
 final class TrainingMasters {
     private TrainingMasters() { }
+
+    /**
+     * The Aeron UDP port of the driver and of every executor (each binds it on its own address). A class, not a
+     * record: Spark's Kryo broadcasts it and cannot field-serialize records.
+     */
+    static final class FixedPort implements PortSupplier {
+        private int port;
+
+        private FixedPort() { } // Kryo
+
+        FixedPort(int port) {
+            this.port = port;
+        }
+
+        @Override
+        public int getPort() {
+            return port;
+        }
+    }
 
     /**
      * @param controller the driver's address as executors see it
@@ -31,12 +51,14 @@ final class TrainingMasters {
                     .repartionData(Repartition.Never)
                     .build();
         }
+        // Not .unicastPort(port): DL4J's StaticPortSupplier(int) never stores its argument, so every JVM used the
+        // default 49876 and two jobs on one host collided ("Address already in use").
         VoidConfiguration.VoidConfigurationBuilder vc = VoidConfiguration.builder()
-                .unicastPort(s.port())
+                .portSupplier(new FixedPort(s.port()))
                 .controllerAddress(controller);
         if (local) vc.networkMask("127.0.0.0/8");
         else if (!s.networkMask().isEmpty()) vc.networkMask(s.networkMask());
-        return new SharedTrainingMaster.Builder(vc.build(), batchPerWorker)
+        SharedTrainingMaster tm = new SharedTrainingMaster.Builder(vc.build(), batchPerWorker)
                 .batchSizePerWorker(batchPerWorker)
                 .thresholdAlgorithm(new AdaptiveThresholdAlgorithm(s.threshold()))
                 .workersPerNode(s.workersPerNode())
@@ -47,5 +69,9 @@ final class TrainingMasters {
                 // set, and the default one split our 2 partitions into one task per minibatch.
                 .repartitioner(new NoOpRepartitioner())
                 .build();
+        // "Number of minibatches processed per JVM/executor: {...}" at INFO after every fit: shows which executors
+        // trained and how much
+        tm.setLogMinibatchesPerWorker(true);
+        return tm;
     }
 }
