@@ -7,6 +7,7 @@ import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.method.Methods;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.train.Checkpoints;
+import org.sparkmim.model.train.Trainer;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -63,10 +64,8 @@ public final class Encoders {
      * i.e. this run's step-0 encoder. The updater does not enter the initial parameters.
      */
     public static ComputationGraph randomInit(MimConfig cfg, MimMethod method) {
-        ComputationGraph g = new ComputationGraph(method.graph(new Adam(1e-3), cfg.optim.weightDecay(), cfg.run.seed(),
-                DataType.FLOAT));
-        g.init();
-        return g;
+        return Trainer.initialized(method.graph(new Adam(1e-3), cfg.optim.weightDecay(), cfg.run.seed(), DataType.FLOAT),
+                cfg.run.seed());
     }
 
     /** A checkpoint file as is; a directory → its newest checkpoints/ckpt-STEP.zip. */

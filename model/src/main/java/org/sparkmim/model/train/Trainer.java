@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -96,7 +97,17 @@ public final class Trainer {
                 Math.round(cfg.optim.warmupEpochs() * spe), (long) cfg.optim.epochs() * spe);
         Adam adam = Adam.builder().learningRateSchedule(sched).beta1(cfg.optim.beta1()).beta2(cfg.optim.beta2())
                 .epsilon(1e-8).build();
-        ComputationGraph g = new ComputationGraph(method.graph(adam, cfg.optim.weightDecay(), cfg.run.seed(), DataType.FLOAT));
+        return initialized(method.graph(adam, cfg.optim.weightDecay(), cfg.run.seed(), DataType.FLOAT), cfg.run.seed());
+    }
+
+    /**
+     * A graph whose initial parameters depend only on the seed. The custom vertices draw from ND4J's global RNG
+     * (Ops.xavierUniform/normal) and DL4J's init() does not reseed it, so without this two graphs built from the
+     * same config differed (measured: different parameters on every call in one JVM).
+     */
+    public static ComputationGraph initialized(org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        ComputationGraph g = new ComputationGraph(conf);
         g.init();
         return g;
     }
