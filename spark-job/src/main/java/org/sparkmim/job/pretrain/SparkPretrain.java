@@ -203,6 +203,24 @@ public final class SparkPretrain {
         return false;
     }
 
+    /**
+     * Before a restart in this JVM: stop the driver's gradient-sharing server (a JVM singleton that still holds
+     * the Aeron UDP port, which preflight would then find taken) and wait until the port is free again.
+     */
+    public static void releaseDriverTransport(SparkSettings s) {
+        var mps = org.nd4j.parameterserver.distributed.v2.ModelParameterServer.getInstance();
+        if (mps.isInitialized()) mps.shutdown();
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (Preflight.portProblem(s.port()) != null && System.currentTimeMillis() < deadline) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
     /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */
     static double probeLoss(ComputationGraph g, MultiDataSet probe) {
         return g.score(probe, false) - g.calcRegularizationScore(true);
