@@ -79,7 +79,7 @@ public final class SparkPretrain {
         String master = sc.getConf().get("spark.master", "local");
         String controller = s.controllerAddress().isEmpty() ? sc.getConf().get("spark.driver.host", "127.0.0.1")
                 : s.controllerAddress();
-        var tm = TrainingMasters.build(s, bpw, controller, master.startsWith("local"));
+        var tm = TrainingMasters.build(s, bpw, s.initialThreshold(cfg), controller, master.startsWith("local"));
         SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
         var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
                 Math.round(cfg.optim.warmupEpochs() * spe), total);
