@@ -122,6 +122,7 @@ public class PretrainCommand implements Callable<Integer> {
                 return ExitCodes.OK;
             } catch (Exception e) { // also SparkException, which Scala throws undeclared
                 if (!SparkPretrain.isRestartable(e) || restarts >= s.maxRestarts()) throw e;
+                SparkPretrain.releaseDriverTransport(s);
                 System.err.printf("training failed (%s); restart %d of mim.spark.max-restarts = %d from the newest "
                         + "checkpoint in %s%n", firstLine(e), restarts + 1, s.maxRestarts(), uri);
             }

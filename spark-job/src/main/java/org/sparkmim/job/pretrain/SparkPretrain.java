@@ -88,7 +88,7 @@ public final class SparkPretrain {
         String master = sc.getConf().get("spark.master", "local");
         String controller = s.controllerAddress().isEmpty() ? sc.getConf().get("spark.driver.host", "127.0.0.1")
                 : s.controllerAddress();
-        var tm = TrainingMasters.build(s, bpw, controller, master.startsWith("local"));
+        var tm = TrainingMasters.build(s, bpw, s.initialThreshold(cfg), controller, master.startsWith("local"));
         SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
         var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
                 Math.round(cfg.optim.warmupEpochs() * spe), total);
@@ -234,6 +234,24 @@ public final class SparkPretrain {
             if (t instanceof org.apache.spark.SparkException) return true;
         }
         return false;
+    }
+
+    /**
+     * Before a restart in this JVM: stop the driver's gradient-sharing server (a JVM singleton that still holds
+     * the Aeron UDP port, which preflight would then find taken) and wait until the port is free again.
+     */
+    public static void releaseDriverTransport(SparkSettings s) {
+        var mps = org.nd4j.parameterserver.distributed.v2.ModelParameterServer.getInstance();
+        if (mps.isInitialized()) mps.shutdown();
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (Preflight.portProblem(s.port()) != null && System.currentTimeMillis() < deadline) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */

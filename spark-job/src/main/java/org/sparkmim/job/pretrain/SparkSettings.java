@@ -16,6 +16,17 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                             String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
                             int nanAtChunk, long pauseInCheckpointMs) implements Serializable {
 
+    /** threshold = auto: NaN here, resolved from the LR schedule by {@link #initialThreshold}. */
+    static final double AUTO = Double.NaN;
+
+    /**
+     * The encoder's initial threshold. Threshold encoding moves each parameter by +-threshold per message, so the
+     * threshold must be about the per-step update, which with AdamW is about the LR: auto = the peak LR.
+     */
+    public double initialThreshold(MimConfig cfg) {
+        return Double.isNaN(threshold) ? cfg.optim.peakLr() : threshold;
+    }
+
     public static SparkSettings of(MimConfig cfg) {
         Config s = cfg.tree().getConfig("spark");
         Config d = cfg.tree().getConfig("debug");
@@ -23,7 +34,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 oneOf(s, "sync", List.of("shared", "averaging")),
                 (int) num(s, "workers", 1, 100000),
                 (int) num(s, "workers-per-node", 1, 1),
-                num(s, "threshold", 1e-9, 1),
+                "auto".equals(s.getValue("threshold").unwrapped()) ? AUTO : num(s, "threshold", 1e-9, 1),
                 (int) num(s, "averaging-frequency", 1, 1e6),
                 oneOf(s, "approach", List.of("direct", "export")),
                 (int) num(s, "chunks-per-epoch", 1, 10000),

@@ -34,10 +34,12 @@ final class TrainingMasters {
     }
 
     /**
+     * @param threshold  the encoder's initial threshold ({@link SparkSettings#initialThreshold})
      * @param controller the driver's address as executors see it
      * @param local      local[*] master: executors share the driver's loopback, so pin Aeron to 127.0.0.0/8
      */
-    static TrainingMaster<?, ?> build(SparkSettings s, int batchPerWorker, String controller, boolean local) {
+    static TrainingMaster<?, ?> build(SparkSettings s, int batchPerWorker, double threshold, String controller,
+                                      boolean local) {
         RDDTrainingApproach approach = "export".equals(s.approach()) ? RDDTrainingApproach.Export
                 : RDDTrainingApproach.Direct;
         if ("averaging".equals(s.sync())) {
@@ -60,7 +62,7 @@ final class TrainingMasters {
         else if (!s.networkMask().isEmpty()) vc.networkMask(s.networkMask());
         SharedTrainingMaster tm = new SharedTrainingMaster.Builder(vc.build(), batchPerWorker)
                 .batchSizePerWorker(batchPerWorker)
-                .thresholdAlgorithm(new AdaptiveThresholdAlgorithm(s.threshold()))
+                .thresholdAlgorithm(new AdaptiveThresholdAlgorithm(threshold))
                 .workersPerNode(s.workersPerNode())
                 .workerPrefetchNumBatches(2)
                 .rddTrainingApproach(approach)
