@@ -113,7 +113,7 @@ public class PretrainCommand implements Callable<Integer> {
                 System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, "
                         + "%.1f img/s%n", r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
                 new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
-                        .put("workers", s.workers()).put("run_dir", r.runDir()).put("steps", r.steps()).put("epochs", r.epochs())
+                        .put("workers", s.workers()).put("run_dir", localOrUri(r.runDir())).put("steps", r.steps()).put("epochs", r.epochs())
                         .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
                         .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
                         .put("resumed_from_step", r.resumedFromStep()).put("restarts", restarts)
@@ -127,6 +127,11 @@ public class PretrainCommand implements Callable<Integer> {
                         + "checkpoint in %s%n", firstLine(e), restarts + 1, s.maxRestarts(), uri);
             }
         }
+    }
+
+    /** A file: run directory as a plain path (what a user pastes into the next command), other URIs unchanged. */
+    static String localOrUri(String uri) {
+        return uri.startsWith("file:") ? Path.of(java.net.URI.create(uri)).toString() : uri;
     }
 
     private static String firstLine(Throwable e) {
