@@ -3,7 +3,6 @@ package org.sparkmim.job;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.sparkmim.job.eval.IdxImageSource;
 import org.sparkmim.job.eval.ImageSource;
-import org.sparkmim.job.eval.SparkContexts;
 import org.sparkmim.job.eval.SparkFeatures;
 import org.sparkmim.model.data.FashionMnist;
 import org.sparkmim.model.eval.Encoders;
@@ -45,7 +44,7 @@ public class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--feature", description = "mean | cls | lastk (sets eval.feature; default from config: mean).")
     String feature;
 
-    @Option(names = "--master", defaultValue = "local[*]", description = "Spark master when not run by spark-submit (default ${DEFAULT-VALUE}).")
+    @Option(names = "--master", description = "Spark master when not run by spark-submit (default local[*]).")
     String master;
 
     @Option(names = "--out", description = "Output directory (default: the checkpoint's run directory).")
@@ -73,7 +72,8 @@ public class EvaluateCommand implements Callable<Integer> {
                 ck.provenance().get("step"), ck.provenance().get("epoch"), dataDir, ck.cfg().eval.featureSpec().label(), outDir);
         ImageSource source = IdxImageSource.open(dataDir, trainLimit, testLimit);
         Map<String, Object> report;
-        try (JavaSparkContext sc = SparkContexts.open("spark-mim evaluate", master)) {
+        try (LocalSpark spark = LocalSpark.start("spark-mim evaluate", master)) {
+            JavaSparkContext sc = spark.javaContext();
             Evaluation.Splits splits = new Evaluation.Splits(source.labels("train"), source.labels("test"),
                     source.classNames(), source.describe());
             report = Evaluation.run(ck, new SparkFeatures(sc, source, ck.checkpoint(), ck.cfg()), splits, outDir);

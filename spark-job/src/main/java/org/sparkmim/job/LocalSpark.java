@@ -22,6 +22,11 @@ public final class LocalSpark implements AutoCloseable {
 
     /** @param master e.g. local[*], local[2], spark://host:7077; null = spark-submit's, else local[*] */
     public static LocalSpark start(String appName, String master) {
+        return start(appName, master, "local[*]");
+    }
+
+    /** @param localDefault the master when neither --master nor spark-submit gives one (pretrain: local[workers]) */
+    public static LocalSpark start(String appName, String master, String localDefault) {
         for (scala.Option<SparkSession> o : java.util.List.of(SparkSession.getActiveSession(), SparkSession.getDefaultSession())) {
             // stop() leaves a thread's active session (and briefly the default one) pointing at the dead context
             if (o.isDefined() && !o.get().sparkContext().isStopped()) return new LocalSpark(o.get(), false);
@@ -29,9 +34,15 @@ public final class LocalSpark implements AutoCloseable {
         SparkSession.clearActiveSession();
         SparkSession.clearDefaultSession();
         SparkConf conf = new SparkConf();   // picks up spark-submit's spark.* system properties
-        String m = master != null ? master : conf.get("spark.master", "local[*]");
+        String m = master != null ? master : conf.get("spark.master", localDefault);
         conf.setMaster(m).setAppName(conf.get("spark.app.name", appName))
-                .setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+                .setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+                // ND4J arrays in RDDs (training, features) need ND4J's Kryo registrations
+                .setIfMissing("spark.kryo.registrator", "org.nd4j.kryo.Nd4jRegistrator")
+                // DL4J keeps its arrays off-heap; Spark's own defaults are sized for on-heap data
+                .setIfMissing("spark.kryoserializer.buffer.max", "512m")
+                // evaluate collects features to the driver: 70k x 784 pixel floats are ~220 MB
+                .setIfMissing("spark.driver.maxResultSize", "2g");
         if (m.startsWith("local")) {
             conf.setIfMissing("spark.driver.host", "127.0.0.1").setIfMissing("spark.driver.bindAddress", "127.0.0.1")
                     .setIfMissing("spark.ui.enabled", "false").setIfMissing("spark.sql.shuffle.partitions", "8");
@@ -41,6 +52,11 @@ public final class LocalSpark implements AutoCloseable {
 
     public SparkSession session() {
         return spark;
+    }
+
+    /** The same context for RDD code (DL4J's Spark training); closing this LocalSpark is what stops it. */
+    public org.apache.spark.api.java.JavaSparkContext javaContext() {
+        return org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 
     @Override

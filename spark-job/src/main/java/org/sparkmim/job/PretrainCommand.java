@@ -10,7 +10,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.sparkmim.job.pretrain.SparkContexts;
 import org.sparkmim.job.pretrain.SparkPretrain;
 import org.sparkmim.job.pretrain.SparkSettings;
 import org.sparkmim.job.pretrain.TrainSource;
@@ -73,9 +72,7 @@ public class PretrainCommand implements Callable<Integer> {
         if ("spark".equals(eng)) return callSpark(cfg);
         ImageSet train = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
         if (cfg.data.trainLimit() > 0 && cfg.data.trainLimit() < train.count()) train = train.subset(0, cfg.data.trainLimit());
-        String name = cfg.run.name().isEmpty()
-                ? cfg.method.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
-                : cfg.run.name();
+        String name = runName(cfg);
         Path runDir = Path.of(cfg.run.dir()).resolve(name).toAbsolutePath();
         Trainer trainer = new Trainer(cfg, train, runDir);
         RunHooks.standard(cfg, train, heldOut(cfg)).forEach(trainer::onEpochEnd);
@@ -93,16 +90,15 @@ public class PretrainCommand implements Callable<Integer> {
 
     protected int callSpark(MimConfig cfg) {
         SparkSettings s = SparkSettings.of(cfg);
-        String name = cfg.run.name().isEmpty()
-                ? cfg.method.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
-                : cfg.run.name();
+        String name = runName(cfg);
         String uri = runDirUri != null ? runDirUri : Path.of(cfg.run.dir()).resolve(name).toAbsolutePath().toUri().toString();
         TrainSource<?> idx = dataUri == null ? TrainSource.idx(cfg) : null; // before Spark: a missing dataset fails fast
         for (int restarts = 0; ; restarts++) {
             // a restart gets a new Spark application: fresh executors, so no JVM keeps DL4J's gradient-sharing
             // singletons (its model, its mesh membership) from the failed attempt
-            try (JavaSparkContext sc = SparkContexts.create("spark-mim pretrain " + name, master, s.workers())) {
-                TrainSource<?> source = idx != null ? idx : TrainSource.dataset(sc, dataUri, cfg);
+            try (LocalSpark spark = LocalSpark.start("spark-mim pretrain " + name, master, "local[" + s.workers() + "]")) {
+                JavaSparkContext sc = spark.javaContext();
+                TrainSource<?> source = idx != null ? idx : TrainSource.dataset(spark.session(), dataUri, cfg);
                 // Epoch-end pictures and online kNN need the run dir on the driver's disk and labelled IDX images
                 // (Fashion-MNIST: the IDX source, or the demo's dataset made from the bundled sample).
                 List<org.sparkmim.model.train.EpochHook> hooks = uri.startsWith("file:") && (dataUri == null || isDemo())
@@ -127,6 +123,13 @@ public class PretrainCommand implements Callable<Integer> {
                         + "checkpoint in %s%n", firstLine(e), restarts + 1, s.maxRestarts(), uri);
             }
         }
+    }
+
+    /** run.name, or method-timestamp when empty. */
+    static String runName(MimConfig cfg) {
+        return cfg.run.name().isEmpty()
+                ? cfg.method.name() + "-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
+                : cfg.run.name();
     }
 
     /** A file: run directory as a plain path (what a user pastes into the next command), other URIs unchanged. */

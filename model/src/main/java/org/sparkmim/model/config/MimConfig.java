@@ -361,7 +361,8 @@ public final class MimConfig {
         return root;
     }
 
-    private static String sha256(String s) {
+    /** Hex SHA-256 of the UTF-8 text: config fingerprints (also preprocess's). */
+    public static String sha256(String s) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
         } catch (java.security.NoSuchAlgorithmException e) {

@@ -45,6 +45,11 @@ public final class RawImage implements Serializable {
                 set.channels(), set.imageBytes(i));
     }
 
+    /** The pixels as [0,1] floats into dst[0 .. pixels().length), HWC, the same scaling as ImageSet.copyImage. */
+    public void copyTo(float[] dst) {
+        for (int k = 0; k < pixels.length; k++) dst[k] = (pixels[k] & 0xFF) / 255f;
+    }
+
     public String key() {
         return key;
     }

@@ -31,8 +31,4 @@ public final class ModelEncoder implements FeatureEncoder {
     public String name() {
         return name;
     }
-
-    public FeatureSpec spec() {
-        return spec;
-    }
 }

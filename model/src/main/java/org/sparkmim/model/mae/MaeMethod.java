@@ -152,12 +152,9 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
         if (spec.lastBlocks() > model.depth) {
             throw new IllegalArgumentException("eval.last-k=" + spec.lastBlocks() + " exceeds model.depth=" + model.depth);
         }
-        float[] patches = new float[b * n * pd];
+        float[] patches = patchify(batch);
         float[] ids = new float[b * n];
-        int imgLen = batch.height() * batch.width() * batch.channels();
         for (int i = 0; i < b; i++) {
-            Patchify.patchify(batch.pixels(), i * imgLen, batch.height(), batch.width(), batch.channels(), model.patch,
-                    patches, i * n * pd);
             for (int t = 0; t < n; t++) ids[i * n + t] = t;
         }
         INDArray idsArr = Nd4j.create(ids, new long[]{b, n});

@@ -89,16 +89,6 @@ public class PatchEmbed extends ParamVertexConf {
         return "PatchEmbed(P=" + patchDim + ",D=" + dim + ",grid=" + gridH + "x" + gridW + ",wd=" + weightDecay + ")";
     }
 
-    /**
-     * Embeddings of ALL N tokens with position code, no CLS, no masking: [B, N·P] → [B, N, D].
-     * Used by methods that plan masks from model state (SBAM saliency); forward only, outside the graph.
-     */
-    public static INDArray embedAll(INDArray patches, INDArray w, INDArray b, INDArray pos) {
-        long bs = patches.size(0), n = pos.size(0), p = w.size(0), d = w.size(1);
-        INDArray e = patches.reshape('c', bs * n, p).mmul(w).addiRowVector(b);
-        return e.reshape('c', bs, n, d).addi(pos.reshape(1, n, d).broadcast(bs, n, d));
-    }
-
     static final class Impl extends ParamVertex {
         private final PatchEmbed c;
         private final INDArray pos;        // [N,D] fixed

@@ -21,10 +21,6 @@ public final class Prof {
         on = enabled;
     }
 
-    public static boolean enabled() {
-        return on;
-    }
-
     public static long t() {
         return on ? System.nanoTime() : 0;
     }

@@ -80,10 +80,6 @@ public class SbamMethod extends MaeMethod {
         return "sbam";
     }
 
-    public SbamPlanner.Settings settings() {
-        return settings;
-    }
-
     @Override
     public ComputationGraphConfiguration graph(IUpdater updater, double weightDecay, long seed, DataType dataType) {
         ModelConfig m = model;
@@ -143,7 +139,8 @@ public class SbamMethod extends MaeMethod {
         }
         int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         MultiDataSet in = inputs(patchify(batch), new float[b * n], SbamPlanner.MODE_ALL, new float[b * n * pd], b);
-        return pool(graph.feedForward(in.getFeatures(), false).get(MaeGraph.LATENT),
+        // output() stops at the latent: the decoder, head and loss are not computed
+        return pool(graph.output(java.util.List.of(MaeGraph.LATENT), false, in.getFeatures(), null)[0],
                 spec.pooling() == org.sparkmim.model.method.FeatureSpec.Pooling.CLS);
     }
 

@@ -54,6 +54,11 @@ public interface EpochHook {
                 log.warn("epoch-end hook {} failed at epoch {} (training continues): {}", h, epoch, e.toString(), e);
             }
         }
-        return ctx.results();
+        if (ctx.results().isEmpty()) return Map.of();
+        Map<String, Object> rec = new LinkedHashMap<>(); // one metrics.jsonl record: {step, epoch, ...results}
+        rec.put("step", step);
+        rec.put("epoch", progress);
+        rec.putAll(ctx.results());
+        return rec;
     }
 }

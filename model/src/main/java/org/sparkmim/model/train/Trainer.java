@@ -92,9 +92,14 @@ public final class Trainer {
      * lives in the updater config, so Spark workers (which rebuild the graph from JSON) apply the same LR at the
      * same global step.
      */
+    /** The run's LR over global steps: warmup for optim.warmup-epochs, cosine to min-lr at optim.epochs. */
+    public static WarmupCosineSchedule schedule(MimConfig cfg, long stepsPerEpoch) {
+        return new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
+                Math.round(cfg.optim.warmupEpochs() * stepsPerEpoch), (long) cfg.optim.epochs() * stepsPerEpoch);
+    }
+
     public static ComputationGraph newGraph(MimConfig cfg, MimMethod method, long spe) {
-        var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
-                Math.round(cfg.optim.warmupEpochs() * spe), (long) cfg.optim.epochs() * spe);
+        var sched = schedule(cfg, spe);
         Adam adam = Adam.builder().learningRateSchedule(sched).beta1(cfg.optim.beta1()).beta2(cfg.optim.beta2())
                 .epsilon(1e-8).build();
         return initialized(method.graph(adam, cfg.optim.weightDecay(), cfg.run.seed(), DataType.FLOAT), cfg.run.seed());
@@ -126,8 +131,7 @@ public final class Trainer {
             throw new UncheckedIOException("cannot create run directory " + runDir, e);
         }
         ComputationGraph g = newGraph();
-        var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
-                Math.round(cfg.optim.warmupEpochs() * spe), total);
+        var sched = schedule(cfg, spe);
         LOG.info("run {}: method {} model {} params {} | {} images, batch {}, {} steps/epoch, {} epochs, peak LR {}",
                 runDir, method.name(), cfg.model, g.params().length(), train.count(), cfg.optim.batch(), spe,
                 cfg.optim.epochs(), String.format("%.3g", cfg.optim.peakLr()));
@@ -222,12 +226,8 @@ public final class Trainer {
     /** Epoch-end hooks; what they report becomes one metrics.jsonl record {step, epoch, ...}. */
     private void runHooks(BufferedWriter metrics, ComputationGraph g, int epochsDone, double epoch, long step, boolean last)
             throws IOException {
-        Map<String, Object> res = EpochHook.runAll(hooks, cfg, method, g, runDir, epochsDone, epoch, step, last);
-        if (res.isEmpty()) return;
-        Map<String, Object> rec = new LinkedHashMap<>();
-        rec.put("step", step);
-        rec.put("epoch", epoch);
-        rec.putAll(res);
+        Map<String, Object> rec = EpochHook.runAll(hooks, cfg, method, g, runDir, epochsDone, epoch, step, last);
+        if (rec.isEmpty()) return;
         metrics.write(JSON.writeValueAsString(rec));
         metrics.newLine();
         metrics.flush();
@@ -261,14 +261,15 @@ public final class Trainer {
         int size = images.size(), out = cfg.model.imageSize, c = cfg.model.channels;
         float[] px = new float[size * out * out * c];
         String[] keys = new String[size];
+        float[] src = new float[0]; // reused across images of the same size: this runs per minibatch on executors
         for (int i = 0; i < size; i++) {
             RawImage im = images.get(i);
             if (im.channels() != c) {
                 throw new IllegalArgumentException("image " + im.key() + " has " + im.channels()
                         + " channels but model.channels=" + c);
             }
-            float[] src = new float[im.pixels().length];
-            for (int k = 0; k < src.length; k++) src[k] = (im.pixels()[k] & 0xFF) / 255f;
+            if (src.length != im.pixels().length) src = new float[im.pixels().length];
+            im.copyTo(src);
             keys[i] = im.key();
             augment(src, im.height(), im.width(), c, keys[i], epoch, cfg, px, i * out * out * c);
         }
@@ -312,7 +313,8 @@ public final class Trainer {
         return p;
     }
 
-    static String human(double seconds) {
+    /** "42s", "3m07s", "1h05m": progress lines' durations and ETAs. */
+    public static String human(double seconds) {
         long s = Math.round(seconds);
         return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60)
                 : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";

@@ -43,13 +43,16 @@ public final class ImageDecode {
      * luma weights (0.299 R + 0.587 G + 0.114 B), as PIL's {@code convert("L")} does.
      */
     public static Pixels gray(byte[] encoded) {
+        BufferedImage bgr;
         if (ImageFormat.sniff(encoded) == ImageFormat.PNG) {
-            BufferedImage img = read(encoded, ImageFormat.PNG);
+            BufferedImage img = read(encoded, ImageFormat.PNG); // a new image per call: its bytes are ours
             if (img.getType() == BufferedImage.TYPE_BYTE_GRAY) {
-                return new Pixels(img.getWidth(), img.getHeight(), 1, Images.bytes(img).clone());
+                return new Pixels(img.getWidth(), img.getHeight(), 1, Images.bytes(img));
             }
+            bgr = Images.toBgr(img);
+        } else {
+            bgr = decodeBgr(encoded);
         }
-        BufferedImage bgr = decodeBgr(encoded);
         byte[] b = Images.bytes(bgr), g = new byte[bgr.getWidth() * bgr.getHeight()];
         for (int i = 0, j = 0; j < g.length; i += 3, j++) {
             g[j] = (byte) ((114 * (b[i] & 0xFF) + 587 * (b[i + 1] & 0xFF) + 299 * (b[i + 2] & 0xFF) + 500) / 1000);

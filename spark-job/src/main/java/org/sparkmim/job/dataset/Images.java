@@ -48,13 +48,6 @@ final class Images {
         return ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
     }
 
-    /** A {@code TYPE_3BYTE_BGR} image around interleaved [h, w, 3] BGR bytes (no copy). */
-    static BufferedImage bgr(int w, int h, byte[] data) {
-        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_3BYTE_BGR);
-        System.arraycopy(data, 0, bytes(img), 0, data.length);
-        return img;
-    }
-
     /**
      * Applies an EXIF orientation (1..8) to a BGR image: the stored pixels are turned so the result is upright,
      * as a camera's viewer shows it. 1 (or anything unknown) returns the image itself.

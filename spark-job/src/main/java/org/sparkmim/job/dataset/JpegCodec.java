@@ -13,11 +13,7 @@ public interface JpegCodec {
     enum ColorSpace { YCBCR, RGB, GRAY, CMYK, YCCK, UNKNOWN }
 
     /** What the SOF/APP markers say, read without decoding a pixel. */
-    record Header(int width, int height, ColorSpace colorSpace) {
-        public long pixels() {
-            return (long) width * height;
-        }
-    }
+    record Header(int width, int height, ColorSpace colorSpace) { }
 
     String name();
 

@@ -5,10 +5,6 @@ import com.typesafe.config.ConfigException;
 import org.sparkmim.model.config.MimConfig;
 
 import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -60,7 +56,7 @@ public record PreprocessConfig(int shorterSide, int jpegQuality, int shardRows, 
         }
         if (ext.isEmpty()) throw err(c, "extensions", "[]", "at least one extension");
         String canon = MimConfig.canonical(c, PREFIX);
-        return new PreprocessConfig(side, q, rows, px, bytes, keep, seed, codec, Set.copyOf(ext), sha256(canon));
+        return new PreprocessConfig(side, q, rows, px, bytes, keep, seed, codec, Set.copyOf(ext), MimConfig.sha256(canon));
     }
 
     /** The keys as written in reference.conf (stored in the manifest, so a dataset says how it was made). */
@@ -98,13 +94,5 @@ public record PreprocessConfig(int shorterSide, int jpegQuality, int shardRows, 
     private static IllegalArgumentException err(Config c, String key, Object value, String allowed) {
         return new IllegalArgumentException("config key " + PREFIX + key + " = " + value + " is invalid (from "
                 + c.getValue(key).origin().description() + "): allowed " + allowed);
-    }
-
-    private static String sha256(String s) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -48,10 +48,6 @@ final class Progress implements AutoCloseable {
         timer.scheduleAtFixedRate(this::log, periodSeconds, periodSeconds, TimeUnit.SECONDS);
     }
 
-    long done() {
-        return done.get();
-    }
-
     void log() {
         long d = done.get();
         double secs = (System.nanoTime() - start) / 1e9;

@@ -43,6 +43,7 @@ public final class SparkFeatures implements Evaluation.Extraction {
     private final ImageSource source;
     private final Broadcast<byte[]> checkpoint;
     private final Broadcast<String> config;
+    private final java.util.Map<String, org.apache.spark.api.java.JavaRDD<LabelledImage>> images = new java.util.HashMap<>();
 
     public SparkFeatures(JavaSparkContext sc, ImageSource source, Path checkpointFile, MimConfig cfg) {
         this.sc = sc;
@@ -55,15 +56,49 @@ public final class SparkFeatures implements Evaluation.Extraction {
         this.config = sc.broadcast(cfg.render());
     }
 
-    /** One partition's result: rows in the partition's order. */
-    record Block(int[] index, int[] label, int dim, float[] features) implements Serializable { }
+    /**
+     * One partition's result: rows in the partition's order. A plain class, not a record: results travel through
+     * Spark's Kryo (4.x), which cannot serialize Java records.
+     */
+    static final class Block implements Serializable {
+        private int[] index;
+        private int[] label;
+        private int dim;
+        private float[] features;
+
+        private Block() { } // Kryo
+
+        Block(int[] index, int[] label, int dim, float[] features) {
+            this.index = index;
+            this.label = label;
+            this.dim = dim;
+            this.features = features;
+        }
+
+        int[] index() {
+            return index;
+        }
+
+        int[] label() {
+            return label;
+        }
+
+        int dim() {
+            return dim;
+        }
+
+        float[] features() {
+            return features;
+        }
+    }
 
     @Override
     public INDArray features(Evaluation.Kind kind, String split) {
         long t0 = System.nanoTime();
         Broadcast<byte[]> ck = checkpoint;
         Broadcast<String> conf = config;
-        var rdd = source.images(sc, split).mapPartitions(it -> encode(it, kind, ck, conf));
+        // one image RDD per split for every feature kind: source.images broadcasts the split's pixels
+        var rdd = images.computeIfAbsent(split, sp -> source.images(sc, sp)).mapPartitions(it -> encode(it, kind, ck, conf));
         Progress progress = new Progress(kind.label + " " + split, rdd.getNumPartitions(), source.count(split));
         sc.sc().addSparkListener(progress);
         List<Block> blocks;
@@ -80,9 +115,8 @@ public final class SparkFeatures implements Evaluation.Extraction {
         for (Block b : blocks) {
             for (int r = 0; r < b.index().length; r++) {
                 int i = b.index()[r];
-                if (i < 0 || i >= n || seen[i]) {
-                    throw new IllegalStateException(split + " image " + i + " came back " + (seen[i] ? "twice" : "out of range"));
-                }
+                if (i < 0 || i >= n) throw new IllegalStateException(split + " image " + i + " came back out of range");
+                if (seen[i]) throw new IllegalStateException(split + " image " + i + " came back twice");
                 if (b.label()[r] != labels[i]) {
                     throw new IllegalStateException(split + " image " + i + " has label " + b.label()[r] + " on the executor but "
                             + labels[i] + " on the driver");

@@ -85,8 +85,12 @@ public final class EpochData<T> implements Serializable {
     public JavaRDD<MultiDataSet> chunk(JavaRDD<T> records, String configText, int epoch, int chunk,
                                        boolean nanAtThisChunk) {
         EpochData<T> self = this;
-        return records.filter(r -> self.chunkOf(epoch, self.key.call(r)) == chunk)
-                .mapToPair(r -> new Tuple2<>(self.orderOf(epoch, self.key.call(r)), r))
+        // one key lookup and two seed hashes per record; records of other chunks map to null and are dropped
+        return records.mapToPair(r -> {
+                    String k = self.key.call(r);
+                    return new Tuple2<>(self.chunkOf(epoch, k) == chunk ? self.orderOf(epoch, k) : null, r);
+                })
+                .filter(t -> t._1() != null)
                 .repartitionAndSortWithinPartitions(new OrderPartitioner(workers))
                 .values()
                 .mapPartitionsWithIndex((p, it) -> self.batches(it, configText, epoch, nanAtThisChunk && p == 0), true);

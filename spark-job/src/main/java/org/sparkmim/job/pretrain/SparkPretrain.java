@@ -15,7 +15,6 @@ import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.train.Checkpoints;
 import org.sparkmim.model.train.GlobalStepLr;
 import org.sparkmim.model.train.Trainer;
-import org.sparkmim.model.train.WarmupCosineSchedule;
 
 import java.io.IOException;
 import java.util.LinkedHashMap;
@@ -80,7 +79,7 @@ public final class SparkPretrain {
         ComputationGraph graph = resumed != null ? resumed.graph() : Trainer.newGraph(cfg, method, spe);
         long step = resumed != null ? resumed.step() : 0;
         int epoch0 = resumed != null ? resumed.epoch() : 0, chunk0 = resumed != null ? resumed.chunk() : 0;
-        // The LR schedule reads the updater's iteration counter: workers start from the driver's counters.
+        // Recorded in checkpoints; the LR itself follows GlobalStepLr, not DL4J's counters.
         graph.getConfiguration().setIterationCount((int) step);
         graph.getConfiguration().setEpochCount(epoch0);
         run.write("config.conf", cfg.render() + "\n");
@@ -90,8 +89,7 @@ public final class SparkPretrain {
                 : s.controllerAddress();
         var tm = TrainingMasters.build(s, bpw, s.initialThreshold(cfg), controller, master.startsWith("local"));
         SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
-        var sched = new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
-                Math.round(cfg.optim.warmupEpochs() * spe), total);
+        var sched = Trainer.schedule(cfg, spe);
         // Workers' own iteration counters are not the global step (see GlobalStepLr): the LR follows ours.
         GlobalStepLr lrClock = new GlobalStepLr(sched, step);
         sg.setListeners(List.of(new NonFiniteGuard(runDirUri), lrClock));
@@ -133,9 +131,7 @@ public final class SparkPretrain {
                     // parameter averaging propagates the guard's exception as a failed Spark job
                     String why = run.divergence();
                     if (why == null) throw e;
-                    throw new Trainer.NonFiniteLossException("training diverged in epoch " + (epoch + 1) + " chunk "
-                            + (c + 1) + ": " + why + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt)
-                            + ". Lower mim.optim.base-lr or check the data.");
+                    throw diverged(epoch, c, why, lastCkpt);
                 }
                 double secs = (System.nanoTime() - tc) / 1e9;
                 if (updates != null) updates.settle(300, 10_000); // the driver's model = every received update
@@ -149,14 +145,12 @@ public final class SparkPretrain {
                 stepsRun += stepsPerChunk[c];
                 graph.getConfiguration().setIterationCount((int) step);
 
+                double progress = epoch + (c + 1) / (double) s.chunksPerEpoch(); // fractional epochs done
                 double change = sg.getNetwork().params().sub(before).norm2Number().doubleValue();
                 String diverged = run.divergence();
                 double loss = probeLoss(sg.getNetwork(), probe);
                 if (diverged != null || !Double.isFinite(loss)) {
-                    throw new Trainer.NonFiniteLossException("training diverged in epoch " + (epoch + 1) + " chunk "
-                            + (c + 1) + ": " + (diverged != null ? diverged : "probe loss " + loss)
-                            + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt)
-                            + ". Lower mim.optim.base-lr or check the data.");
+                    throw diverged(epoch, c, diverged != null ? diverged : "probe loss " + loss, lastCkpt);
                 }
                 last = loss;
                 double rate = stepsPerChunk[c] * cfg.optim.batch() / secs;
@@ -165,10 +159,10 @@ public final class SparkPretrain {
                 double lr = sched.lr(Math.max(0, step - 1));
                 LOG.info(String.format("step %d/%d (%.0f%%) epoch %d/%d chunk %d/%d probe loss %.4f lr %.3g %.1f img/s ETA %s",
                         step, total, 100.0 * step / total, epoch + 1, cfg.optim.epochs(), c + 1, s.chunksPerEpoch(),
-                        loss, lr, rate, human(eta)));
+                        loss, lr, rate, Trainer.human(eta)));
                 Map<String, Object> rec = new LinkedHashMap<>();
                 rec.put("step", step);
-                rec.put("epoch", epoch + (c + 1) / (double) s.chunksPerEpoch());
+                rec.put("epoch", progress);
                 rec.put("probe_loss", loss);
                 rec.put("lr", lr);
                 rec.put("img_per_s", rate);
@@ -198,14 +192,8 @@ public final class SparkPretrain {
                     boolean lastOne = stopNow || (epochEnd && epoch + 1 == cfg.optim.epochs());
                     Map<String, Object> res = org.sparkmim.model.train.EpochHook.runAll(hooks, cfg, method, graph,
                             java.nio.file.Path.of(java.net.URI.create(runDirUri)), epochEnd ? epoch + 1 : epoch,
-                            epoch + (c + 1) / (double) s.chunksPerEpoch(), step, lastOne);
-                    if (!res.isEmpty()) {
-                        Map<String, Object> hr = new LinkedHashMap<>();
-                        hr.put("step", step);
-                        hr.put("epoch", epoch + (c + 1) / (double) s.chunksPerEpoch());
-                        hr.putAll(res);
-                        run.appendMetrics(json(hr));
-                    }
+                            progress, step, lastOne);
+                    if (!res.isEmpty()) run.appendMetrics(json(res));
                 }
                 if (stopNow) {
                     budgetHit = true;
@@ -254,6 +242,12 @@ public final class SparkPretrain {
         }
     }
 
+    private static Trainer.NonFiniteLossException diverged(int epoch, int chunk, String why, String lastCkpt) {
+        return new Trainer.NonFiniteLossException("training diverged in epoch " + (epoch + 1) + " chunk " + (chunk + 1)
+                + ": " + why + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt)
+                + ". Lower mim.optim.base-lr or check the data.");
+    }
+
     /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */
     static double probeLoss(ComputationGraph g, MultiDataSet probe) {
         double loss = g.score(probe, false) - g.calcRegularizationScore(true);
@@ -278,11 +272,5 @@ public final class SparkPretrain {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    static String human(double seconds) {
-        long s = Math.round(seconds);
-        return s >= 3600 ? String.format("%dh%02dm", s / 3600, (s % 3600) / 60)
-                : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
     }
 }

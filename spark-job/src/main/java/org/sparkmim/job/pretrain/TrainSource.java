@@ -3,6 +3,11 @@ package org.sparkmim.job.pretrain;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.sparkmim.job.dataset.DatasetDir;
+import org.sparkmim.job.dataset.DatasetSchema;
+import org.sparkmim.job.dataset.ImageDecode;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.FashionMnist;
 import org.sparkmim.model.data.ImageSet;
@@ -11,6 +16,7 @@ import org.sparkmim.model.data.RawImage;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Where pretraining images come from. The record type T is what Spark shuffles each epoch (encoded bytes for a
@@ -34,28 +40,22 @@ public interface TrainSource<T> extends Serializable {
      * split {@code test}/{@code val} when present, else from the rows whose key hashes into a held-out 1/256th, which
      * are then left out of training.
      */
-    static TrainSource<EncodedImage> dataset(JavaSparkContext sc, String uri, MimConfig cfg) {
-        org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().sparkContext(sc.sc())
-                .getOrCreate();
-        org.sparkmim.job.dataset.DatasetDir dir = org.sparkmim.job.dataset.DatasetDir.open(spark, uri);
-        var rows = dir.rows(spark);
-        boolean hasSplit = java.util.Arrays.asList(rows.columns()).contains("split");
-        java.util.Set<String> splits = hasSplit && dir.manifest().splits() != null ? dir.manifest().splits().keySet()
-                : java.util.Set.of();
-        String heldOut = splits.contains("test") ? "test" : splits.contains("val") ? "val" : null;
+    static TrainSource<EncodedImage> dataset(SparkSession spark, String uri, MimConfig cfg) {
+        DatasetDir dir = DatasetDir.open(spark, uri);
+        Set<String> splits = dir.manifest().splits() == null ? Set.of() : dir.manifest().splits().keySet();
+        // held out by split when the dataset has a test/val split, else by key hash
+        boolean bySplit = splits.contains("test") || splits.contains("val");
+        String ho = splits.contains("test") ? "test" : "val";
         int channels = cfg.model.channels;
-        var all = rows.select("key", "label", "image", hasSplit ? "split" : "key").toJavaRDD();
-        final String ho = heldOut;
-        JavaRDD<org.apache.spark.sql.Row> trainRows = all.filter(r -> ho != null ? "train".equals(r.getString(3))
-                || (!"test".equals(r.getString(3)) && !"val".equals(r.getString(3))) : !TrainSource.heldOut(r.getString(0)));
-        JavaRDD<org.apache.spark.sql.Row> probeRows = all.filter(r -> ho != null ? ho.equals(r.getString(3))
-                : TrainSource.heldOut(r.getString(0)));
+        JavaRDD<Row> all = dir.rows(spark).select(DatasetSchema.KEY, DatasetSchema.LABEL, DatasetSchema.IMAGE,
+                bySplit ? DatasetSchema.SPLIT : DatasetSchema.KEY).toJavaRDD();
+        JavaRDD<Row> trainRows = all.filter(r -> !isProbe(r, bySplit, ho) && !isEvalSplit(r, bySplit));
+        JavaRDD<Row> probeRows = all.filter(r -> isProbe(r, bySplit, ho));
         long manifestCount = dir.manifest().rows();
         return new TrainSource<>() {
             @Override
             public JavaRDD<EncodedImage> records(JavaSparkContext ignored, int partitions) {
-                return trainRows.map(r -> new EncodedImage(r.getString(0), r.isNullAt(1) ? -1 : r.getInt(1),
-                        (byte[]) r.get(2)));
+                return trainRows.map(TrainSource::encoded);
             }
 
             @Override
@@ -66,8 +66,7 @@ public interface TrainSource<T> extends Serializable {
             @Override
             public Function<EncodedImage, RawImage> decode() {
                 return e -> {
-                    var p = channels == 1 ? org.sparkmim.job.dataset.ImageDecode.gray(e.bytes())
-                            : org.sparkmim.job.dataset.ImageDecode.rgb(e.bytes());
+                    var p = channels == 1 ? ImageDecode.gray(e.bytes()) : ImageDecode.rgb(e.bytes());
                     return new RawImage(e.key(), e.label(), p.height(), p.width(), p.channels(), p.data());
                 };
             }
@@ -78,8 +77,7 @@ public interface TrainSource<T> extends Serializable {
                 var dec = decode();
                 for (org.apache.spark.sql.Row r : probeRows.take(n)) {
                     try {
-                        out.add(dec.call(new EncodedImage(r.getString(0), r.isNullAt(1) ? -1 : r.getInt(1),
-                                (byte[]) r.get(2))));
+                        out.add(dec.call(encoded(r)));
                     } catch (Exception ex) {
                         throw new IllegalStateException("cannot decode probe image " + r.getString(0), ex);
                     }
@@ -91,9 +89,23 @@ public interface TrainSource<T> extends Serializable {
             @Override
             public String describe() {
                 return "dataset " + uri + " (" + manifestCount + " images in the manifest"
-                        + (ho != null ? ", probe from split " + ho : ", probe from a held-out 1/256 by key hash") + ")";
+                        + (bySplit ? ", probe from split " + ho : ", probe from a held-out 1/256 by key hash") + ")";
             }
         };
+    }
+
+    /** A selected dataset row (key, label, image, split-or-key) → what the epoch shuffle moves. */
+    private static EncodedImage encoded(Row r) {
+        return new EncodedImage(r.getString(0), r.isNullAt(1) ? -1 : r.getInt(1), (byte[]) r.get(2));
+    }
+
+    private static boolean isProbe(Row r, boolean bySplit, String heldOutSplit) {
+        return bySplit ? heldOutSplit.equals(r.getString(3)) : heldOut(r.getString(0));
+    }
+
+    /** test and val rows never train, whichever of them is the probe. */
+    private static boolean isEvalSplit(Row r, boolean bySplit) {
+        return bySplit && ("test".equals(r.getString(3)) || "val".equals(r.getString(3)));
     }
 
     /** 1/256th of keys, fixed by the key alone, held out for the probe when a dataset has no test split. */

@@ -29,7 +29,8 @@ class SparkFeaturesTest {
         Path data = FashionMnist.locate("");
         IdxImageSource src = IdxImageSource.open(data, 300, 130);
         var local = Evaluation.local(ck, FashionMnist.load(data, "train").subset(0, 300), FashionMnist.load(data, "test").subset(0, 130));
-        try (JavaSparkContext sc = SparkContexts.open("test", "local[2]")) {
+        try (org.sparkmim.job.LocalSpark ls = org.sparkmim.job.LocalSpark.start("test", "local[2]")) {
+            JavaSparkContext sc = ls.javaContext();
             SparkFeatures spark = new SparkFeatures(sc, src, ck.checkpoint(), ck.cfg());
             for (Evaluation.Kind k : Evaluation.Kind.values()) {
                 INDArray a = spark.features(k, "test"), b = local.features(k, "test");

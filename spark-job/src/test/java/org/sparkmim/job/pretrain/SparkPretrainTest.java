@@ -25,16 +25,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * a non-finite loss stops the run with the last good checkpoint kept.
  */
 class SparkPretrainTest {
+    static org.sparkmim.job.LocalSpark spark;
     static JavaSparkContext sc;
 
     @BeforeAll
     static void start() {
-        sc = SparkContexts.create("SparkPretrainTest", "local[2]", 2);
+        spark = org.sparkmim.job.LocalSpark.start("SparkPretrainTest", "local[2]");
+        sc = spark.javaContext();
     }
 
     @AfterAll
     static void stop() {
-        if (sc != null) sc.close();
+        if (spark != null) spark.close();
     }
 
     static MimConfig cfg(Map<String, String> extra) {
