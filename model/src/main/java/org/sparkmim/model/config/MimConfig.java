@@ -255,18 +255,6 @@ public final class MimConfig {
         return new MimConfig(c);
     }
 
-    /**
-     * Rebuild from {@link #render()}'s text (how the driver ships the config to Spark executors and how a
-     * checkpoint's provenance is read back). Unknown keys are rejected as in {@link #load}.
-     */
-    public static MimConfig parse(String rendered) {
-        Config c = ConfigFactory.parseString(rendered,
-                com.typesafe.config.ConfigParseOptions.defaults().setOriginDescription("resolved config"))
-                .atPath("mim").withFallback(ConfigFactory.defaultReference()).resolve();
-        checkUnknownKeys(c);
-        return new MimConfig(c);
-    }
-
     public static MimConfig load(Map<String, String> overrides) {
         return load(null, null, overrides);
     }

@@ -97,7 +97,7 @@ public final class EpochData<T> implements Serializable {
     }
 
     private Iterator<MultiDataSet> batches(Iterator<T> records, String configText, int epoch, boolean poison) {
-        MimConfig cfg = MimConfig.parse(configText);
+        MimConfig cfg = MimConfig.fromRendered(configText, "resolved config (shipped to the executor)", null, java.util.Map.of());
         MimMethod method = Methods.create(cfg);
         return new Iterator<>() {
             boolean first = true;
