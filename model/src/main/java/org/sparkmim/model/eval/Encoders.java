@@ -51,9 +51,10 @@ public final class Encoders {
         }
         MimMethod method = Methods.create(cfg);
         ComputationGraph g = Checkpoints.load(ckpt);
-        long expect = randomInit(cfg, method).numParams();
-        if (g.numParams() != expect) {
-            throw new IllegalArgumentException("checkpoint " + ckpt + " holds " + g.numParams() + " parameters but its config "
+        // params().length(), not numParams(): DL4J's numParams() counts only Layers (here just the pixel head)
+        long expect = randomInit(cfg, method).params().length();
+        if (g.params().length() != expect) {
+            throw new IllegalArgumentException("checkpoint " + ckpt + " holds " + g.params().length() + " parameters but its config "
                     + cfg.model + " needs " + expect + ": damaged or not written by this method");
         }
         return new Loaded(ckpt, runDirOf(ckpt), cfg, method, g, prov, sha256(ckpt));
