@@ -85,10 +85,20 @@ public final class MimConfig {
     }
 
     public record OptimConfig(double baseLr, double minLr, int batch, int epochs, double warmupEpochs,
-                              double weightDecay, double beta1, double beta2) {
+                              double weightDecay, double beta1, double beta2, long steps) {
         /** MAE's rule: peak LR = base-lr · global batch / 256. */
         public double peakLr() {
             return baseLr * batch / 256.0;
+        }
+
+        /** Optimizer steps of the run (and of its cosine schedule): optim.steps when set, else epochs · steps/epoch. */
+        public long totalSteps(long stepsPerEpoch) {
+            return steps > 0 ? steps : (long) epochs * stepsPerEpoch;
+        }
+
+        /** Epochs the run enters: the last may be partial when optim.steps is not a multiple of steps/epoch. */
+        public int epochsToRun(long stepsPerEpoch) {
+            return (int) ((totalSteps(stepsPerEpoch) + stepsPerEpoch - 1) / stepsPerEpoch);
         }
     }
 
@@ -149,7 +159,8 @@ public final class MimConfig {
         this.optim = new OptimConfig(range(o, "base-lr", 1e-12, 10, "> 0"), range(o, "min-lr", 0, 10, ">= 0"),
                 (int) range(o, "batch", 1, 1 << 20, ">= 1"), (int) range(o, "epochs", 1, 1e6, ">= 1"),
                 range(o, "warmup-epochs", 0, 1e6, ">= 0"), range(o, "weight-decay", 0, 10, ">= 0"),
-                range(o, "beta1", 0, 0.999999, "in [0,1)"), range(o, "beta2", 0, 0.999999, "in [0,1)"));
+                range(o, "beta1", 0, 0.999999, "in [0,1)"), range(o, "beta2", 0, 0.999999, "in [0,1)"),
+                (long) range(o, "steps", 0, 1e12, ">= 0 (0 = optim.epochs decides)"));
 
         Config d = root.getConfig("data");
         double[] mean = d.getDoubleList("mean").stream().mapToDouble(Double::doubleValue).toArray();

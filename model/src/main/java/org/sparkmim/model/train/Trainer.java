@@ -92,10 +92,10 @@ public final class Trainer {
      * lives in the updater config, so Spark workers (which rebuild the graph from JSON) apply the same LR at the
      * same global step.
      */
-    /** The run's LR over global steps: warmup for optim.warmup-epochs, cosine to min-lr at optim.epochs. */
+    /** The run's LR over global steps: warmup for optim.warmup-epochs, cosine to min-lr at the run's last step. */
     public static WarmupCosineSchedule schedule(MimConfig cfg, long stepsPerEpoch) {
         return new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
-                Math.round(cfg.optim.warmupEpochs() * stepsPerEpoch), (long) cfg.optim.epochs() * stepsPerEpoch);
+                Math.round(cfg.optim.warmupEpochs() * stepsPerEpoch), cfg.optim.totalSteps(stepsPerEpoch));
     }
 
     public static ComputationGraph newGraph(MimConfig cfg, MimMethod method, long spe) {
@@ -123,7 +123,8 @@ public final class Trainer {
             throw new IllegalArgumentException("optim.batch=" + cfg.optim.batch() + " is larger than the training set ("
                     + train.count() + " images from " + train.source() + ")");
         }
-        long total = (long) spe * cfg.optim.epochs();
+        long total = cfg.optim.totalSteps(spe);
+        int epochs = cfg.optim.epochsToRun(spe);
         try {
             Files.createDirectories(runDir);
             Files.writeString(runDir.resolve("config.conf"), cfg.render() + "\n");
@@ -134,7 +135,7 @@ public final class Trainer {
         var sched = schedule(cfg, spe);
         LOG.info("run {}: method {} model {} params {} | {} images, batch {}, {} steps/epoch, {} epochs, peak LR {}",
                 runDir, method.name(), cfg.model, g.params().length(), train.count(), cfg.optim.batch(), spe,
-                cfg.optim.epochs(), String.format("%.3g", cfg.optim.peakLr()));
+                epochs + (cfg.optim.steps() > 0 ? " (optim.steps " + total + ")" : ""), String.format("%.3g", cfg.optim.peakLr()));
 
         long budgetNanos = (long) (cfg.run.timeBudgetMinutes() * 60e9);
         long t0 = System.nanoTime(), tWin = t0;
@@ -150,13 +151,14 @@ public final class Trainer {
         });
         try (BufferedWriter metrics = Files.newBufferedWriter(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
             outer:
-            for (int epoch = 0; epoch < cfg.optim.epochs(); epoch++) {
+            for (int epoch = 0; epoch < epochs; epoch++) {
                 int[] order = permutation(train.count(), new SplittableRandom(MaskSeeds.seed(cfg.run.seed(), epoch, "order")));
                 final int ep = epoch;
                 CompletableFuture<MultiDataSet> next = CompletableFuture.supplyAsync(() -> prepare(order, 0, ep), prep);
-                for (int s = 0; s < spe; s++) {
+                int stepsHere = (int) Math.min(spe, total - step); // the last epoch is partial under optim.steps
+                for (int s = 0; s < stepsHere; s++) {
                     MultiDataSet mds = next.join();
-                    if (s + 1 < spe) {
+                    if (s + 1 < stepsHere) {
                         final int si = s + 1;
                         next = CompletableFuture.supplyAsync(() -> prepare(order, si, ep), prep);
                     }
@@ -180,7 +182,7 @@ public final class Trainer {
                         if (budgetNanos > 0) eta = Math.min(eta, Math.max(0, budgetNanos / 1e9 - elapsed));
                         double lr = sched.lr(step - 1);
                         LOG.info(String.format("step %d/%d (%.0f%%) epoch %d/%d loss %.4f lr %.3g %.1f img/s ETA %s",
-                                step, total, 100.0 * step / total, epoch + 1, cfg.optim.epochs(), lossAcc / lossN, lr,
+                                step, total, 100.0 * step / total, epoch + 1, epochs, lossAcc / lossN, lr,
                                 lastRate, human(eta)));
                         Map<String, Object> rec = new LinkedHashMap<>();
                         rec.put("step", step);
@@ -206,9 +208,14 @@ public final class Trainer {
                         break outer;
                     }
                 }
+                if (stepsHere < spe) { // optim.steps ended the run inside this epoch
+                    lastCkpt = checkpoint(g, step, epochsDone);
+                    runHooks(metrics, g, epochsDone, epochsDone + stepsHere / (double) spe, step, true);
+                    break;
+                }
                 epochsDone = epoch + 1;
                 lastCkpt = checkpoint(g, step, epoch + 1);
-                runHooks(metrics, g, epochsDone, epochsDone, step, epochsDone == cfg.optim.epochs());
+                runHooks(metrics, g, epochsDone, epochsDone, step, epochsDone == epochs);
             }
             if (budgetHit) {
                 lastCkpt = checkpoint(g, step, epochsDone);

@@ -74,6 +74,30 @@ class TrainerTest {
     }
 
     @Test
+    void optimStepsEndsTheRunAndItsScheduleInsideAnEpoch(@TempDir Path tmp) throws Exception {
+        Map<String, String> m = new java.util.LinkedHashMap<>(Map.of("model.dim", "32", "model.depth", "1", "model.heads", "2",
+                "optim.batch", "32", "optim.epochs", "50", "optim.steps", "13", "data.train-limit", "256",
+                "run.dir", tmp.toString(), "run.log-every", "5", "optim.min-lr", "1e-6"));
+        m.put("optim.warmup-epochs", "0.25");
+        m.put("eval.online-knn-every", "0");
+        MimConfig cfg = MimConfig.load(m);
+        ImageSet train = FashionMnist.load(FashionMnist.locate(""), "train").subset(0, 256);
+        // 8 steps per epoch: 13 steps = one full epoch + 5 steps of the second; epochs = 50 no longer decides
+        assertThat(cfg.optim.totalSteps(8)).isEqualTo(13);
+        assertThat(cfg.optim.epochsToRun(8)).isEqualTo(2);
+        Trainer.Result r = new Trainer(cfg, train, tmp.resolve("run")).run();
+        assertThat(r.steps()).isEqualTo(13);
+        assertThat(Checkpoints.step(Checkpoints.list(tmp.resolve("run")).get(0))).isEqualTo(13);
+        // the cosine ends exactly at the last step: the last logged LR is the schedule's value at step 12, near min-lr
+        WarmupCosineSchedule s = Trainer.schedule(cfg, 8);
+        assertThat(s.totalSteps).isEqualTo(13);
+        List<String> lines = Files.readAllLines(tmp.resolve("run").resolve("metrics.jsonl"));
+        var last = new ObjectMapper().readTree(lines.stream().filter(l -> l.contains("\"lr\"")).reduce((a, b) -> b).orElseThrow());
+        assertThat(last.get("step").asLong()).isEqualTo(13);
+        assertThat(last.get("lr").asDouble()).isCloseTo(s.lr(12), within(1e-12)).isLessThan(0.2 * cfg.optim.peakLr()); // with epochs = 50 deciding it would still be ~peak
+    }
+
+    @Test
     void scheduleWarmsUpThenDecaysToMin() {
         WarmupCosineSchedule s = new WarmupCosineSchedule(1e-3, 1e-5, 10, 110);
         assertThat(s.lr(0)).isCloseTo(1e-4, within(1e-12));

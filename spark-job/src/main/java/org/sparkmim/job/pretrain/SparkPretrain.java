@@ -69,7 +69,8 @@ public final class SparkPretrain {
             throw new IllegalArgumentException("mim.optim.batch = " + cfg.optim.batch() + " is larger than the training set ("
                     + source.describe() + ")");
         }
-        long total = spe * cfg.optim.epochs();
+        long total = cfg.optim.totalSteps(spe);
+        int epochs = cfg.optim.epochsToRun(spe);
 
         FsCheckpoints.Loaded resumed = "auto".equals(s.resume()) ? ckpts.latestValid(cfg) : null;
         if ("never".equals(s.resume()) && hasCheckpoints(ckpts)) {
@@ -100,7 +101,7 @@ public final class SparkPretrain {
                 source.decode());
         LOG.info("pretrain {}: method {} model {} | {} | {} sync, {} workers x batch {} = global batch {}, {} steps/epoch, "
                         + "{} epochs, {} chunk(s)/epoch{}", runDirUri, method.name(), cfg.model, source.describe(), s.sync(),
-                s.workers(), bpw, cfg.optim.batch(), spe, cfg.optim.epochs(), s.chunksPerEpoch(),
+                s.workers(), bpw, cfg.optim.batch(), spe, epochs, s.chunksPerEpoch(),
                 resumed != null ? ", resumed from " + resumed.uri() + " (step " + step + ")" : "");
         LOG.info("probe loss before training: {}", String.format("%.4f", probe0));
 
@@ -115,7 +116,7 @@ public final class SparkPretrain {
         long budgetNanos = (long) (cfg.run.timeBudgetMinutes() * 60e9);
         boolean budgetHit = false;
         outer:
-        for (int epoch = epoch0; epoch < cfg.optim.epochs(); epoch++) {
+        for (int epoch = epoch0; epoch < epochs; epoch++) {
             long[] stepsPerChunk = plan.stepsPerChunk(records, epoch);
             for (int c = epoch == epoch0 ? chunk0 : 0; c < s.chunksPerEpoch(); c++) {
                 boolean poison = s.nanAtChunk() == epoch * s.chunksPerEpoch() + c;
@@ -158,7 +159,7 @@ public final class SparkPretrain {
                 double eta = (total - step) * elapsed / Math.max(1, stepsRun);
                 double lr = sched.lr(Math.max(0, step - 1));
                 LOG.info(String.format("step %d/%d (%.0f%%) epoch %d/%d chunk %d/%d probe loss %.4f lr %.3g %.1f img/s ETA %s",
-                        step, total, 100.0 * step / total, epoch + 1, cfg.optim.epochs(), c + 1, s.chunksPerEpoch(),
+                        step, total, 100.0 * step / total, epoch + 1, epochs, c + 1, s.chunksPerEpoch(),
                         loss, lr, rate, Trainer.human(eta)));
                 Map<String, Object> rec = new LinkedHashMap<>();
                 rec.put("step", step);
@@ -187,13 +188,20 @@ public final class SparkPretrain {
                         cfg.run.seed(), cfg.render(), cfg.fingerprint(), cfg.architectureFingerprint(), method.name()),
                         extra, cfg.run.keepCheckpoints());
                 LOG.info("checkpoint {}", lastCkpt);
-                boolean stopNow = budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos;
+                boolean budgetNow = budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos;
+                boolean stepsDone = cfg.optim.steps() > 0 && step >= total; // optim.steps: chunk granularity
+                boolean stopNow = budgetNow || stepsDone;
                 if (!hooks.isEmpty() && (epochEnd || stopNow)) {
-                    boolean lastOne = stopNow || (epochEnd && epoch + 1 == cfg.optim.epochs());
+                    boolean lastOne = stopNow || (epochEnd && epoch + 1 == epochs);
                     Map<String, Object> res = org.sparkmim.model.train.EpochHook.runAll(hooks, cfg, method, graph,
                             java.nio.file.Path.of(java.net.URI.create(runDirUri)), epochEnd ? epoch + 1 : epoch,
                             progress, step, lastOne);
                     if (!res.isEmpty()) run.appendMetrics(json(res));
+                }
+                if (stepsDone && !budgetNow) {
+                    LOG.info("optim.steps = {} reached at step {} (epoch {})", total, step, epoch + 1);
+                    if (epochEnd) epochsDone = epoch + 1;
+                    break outer;
                 }
                 if (stopNow) {
                     budgetHit = true;

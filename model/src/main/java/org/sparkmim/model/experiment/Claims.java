@@ -1,0 +1,89 @@
+package org.sparkmim.model.experiment;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The two claims of the seeds, judged from a comparison's numbers, whatever the answer:
+ * <ul>
+ *   <li>EMAE reaches MAE's accuracy in much less pretraining time (13% for ViT-L in the paper): the training time
+ *   at which EMAE's kNN curve first reaches MAE's final curve kNN, over the time MAE took to get there.</li>
+ *   <li>SBAM is more robust to the mask ratio than MAE: the spread (max − min) of final kNN and probe accuracy
+ *   over the swept ratios, SBAM's against MAE's.</li>
+ * </ul>
+ */
+public record Claims(String emae, String sbam) {
+    /** "Much less" time: at most half of MAE's (the paper reports 13%). */
+    static final double MUCH_LESS = 0.5;
+
+    public static Claims judge(Compare.Result r) {
+        return new Claims(emae(r.runs()), sbam(r.runs()));
+    }
+
+    static String emae(List<Compare.RunResult> runs) {
+        Optional<Compare.RunResult> mae = first(runs, "mae"), emae = first(runs, "emae");
+        if (mae.isEmpty() || emae.isEmpty()) return "not measured (needs an mae and an emae run)";
+        List<Compare.CurvePoint> mc = mae.get().curve(), ec = emae.get().curve();
+        double target = mc.get(mc.size() - 1).knnTop1();
+        double tMae = timeToReach(mc, target), tEmae = timeToReach(ec, target);
+        String base = String.format(Locale.ROOT, "target = MAE's final curve kNN %.2f%%, reached by MAE at %.0f s", 100 * target, tMae);
+        if (Double.isNaN(tEmae)) {
+            double best = ec.stream().mapToDouble(Compare.CurvePoint::knnTop1).max().orElse(Double.NaN);
+            return String.format(Locale.ROOT, "does not hold here: EMAE never reached it within the budget (best %.2f%%); %s",
+                    100 * best, base);
+        }
+        double ratio = tEmae / tMae;
+        String verdict = ratio <= MUCH_LESS ? "holds" : ratio < 1 ? "holds only partly (less time, but not much less)"
+                : "does not hold here";
+        return String.format(Locale.ROOT, "%s: EMAE reached it at %.0f s = %.0f%% of MAE's time (paper: 13%%); %s",
+                verdict, tEmae, 100 * ratio, base);
+    }
+
+    static String sbam(List<Compare.RunResult> runs) {
+        List<Compare.RunResult> mae = sweep(runs, "mae"), sbam = sweep(runs, "sbam");
+        if (mae.size() < 2 || sbam.size() < 2) return "not measured (needs mae and sbam at two or more mask ratios)";
+        double mk = spread(mae, true), sk = spread(sbam, true), mp = spread(mae, false), sp = spread(sbam, false);
+        int wins = (sk < mk ? 1 : 0) + (sp < mp ? 1 : 0);
+        String verdict = wins == 2 ? "holds" : wins == 1 ? "mixed" : "does not hold here";
+        return String.format(Locale.ROOT, "%s: accuracy spread over mask ratios %s, kNN SBAM %.2f vs MAE %.2f points, "
+                        + "probe SBAM %.2f vs MAE %.2f points (smaller = more robust)", verdict,
+                mae.stream().map(x -> String.format(Locale.ROOT, "%.2f", x.variant().ratio())).toList(),
+                100 * sk, 100 * mk, 100 * sp, 100 * mp);
+    }
+
+    /**
+     * Training seconds at which the curve first reaches {@code target}, interpolated linearly between the two
+     * checkpoints around the crossing; NaN when it never does.
+     */
+    public static double timeToReach(List<Compare.CurvePoint> curve, double target) {
+        for (int i = 0; i < curve.size(); i++) {
+            Compare.CurvePoint p = curve.get(i);
+            if (p.knnTop1() < target) continue;
+            if (i == 0) return p.seconds();
+            Compare.CurvePoint a = curve.get(i - 1);
+            double f = (target - a.knnTop1()) / (p.knnTop1() - a.knnTop1());
+            return a.seconds() + f * (p.seconds() - a.seconds());
+        }
+        return Double.NaN;
+    }
+
+    /** max − min of final kNN (or probe) top-1 over the runs. */
+    static double spread(List<Compare.RunResult> runs, boolean knn) {
+        double lo = 1, hi = 0;
+        for (Compare.RunResult r : runs) {
+            double v = knn ? r.scores().knnTop1() : r.scores().probeTop1();
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        return hi - lo;
+    }
+
+    private static Optional<Compare.RunResult> first(List<Compare.RunResult> runs, String family) {
+        return runs.stream().filter(r -> r.variant().family().equals(family)).findFirst();
+    }
+
+    private static List<Compare.RunResult> sweep(List<Compare.RunResult> runs, String family) {
+        return runs.stream().filter(r -> r.variant().family().equals(family)).toList();
+    }
+}
