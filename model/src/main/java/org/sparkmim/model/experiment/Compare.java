@@ -149,7 +149,7 @@ public final class Compare {
 
     /** Everything compare measured; claims are judged from it by {@link Claims}. */
     public record Result(List<RunResult> runs, Scores pixels, Scores randomInit, double peakGflops, Options options,
-                         String data) { }
+                         String data, int testImages, int curveQueries) { }
 
     /**
      * Runs every variant in order and scores it.
@@ -212,7 +212,7 @@ public final class Compare {
         Scores random = scores("random_init", new ModelEncoder("random_init", first, m0, Encoders.randomInit(first, m0),
                 first.eval.featureSpec()), evalTrain, evalTest, first);
         return new Result(runs, pixels, random, peak, o, train.source() + " (" + evalTrain.count() + " train / "
-                + evalTest.count() + " test scored)");
+                + evalTest.count() + " test scored)", evalTest.count(), queries.count());
     }
 
     private static Map<String, String> runKeys(Variant v, int tokens, double rVar, Path outDir) {
