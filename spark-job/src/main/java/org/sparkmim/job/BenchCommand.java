@@ -8,12 +8,10 @@ import org.sparkmim.model.data.ImageSet;
 import org.sparkmim.model.method.Methods;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.train.Bench;
-import org.sparkmim.model.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -59,11 +57,7 @@ public class BenchCommand implements Callable<Integer> {
 
         ImageSet data = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
         MimMethod method = Methods.create(cfg);
-        int nBatches = Math.min(4, data.count() / b);
-        int[] order = new int[data.count()];
-        Arrays.setAll(order, i -> i);
-        List<MultiDataSet> batches = new ArrayList<>();
-        for (int i = 0; i < nBatches; i++) batches.add(method.prepare(Trainer.batch(data, order, i * b, b, 0, cfg)));
+        List<MultiDataSet> batches = Bench.batches(method, data, cfg, 4);
         double flop = method.trainFlopsPerImage();
         Bench.Result r = Bench.trainThroughput(method, batches, b, warmup, windows, steps, flop, peak);
         System.err.printf("%s %s batch %d: windows %s img/s%n", cfg.method.name(), cfg.model, b, Arrays.toString(

@@ -105,6 +105,13 @@ public final class ImageSet {
         return labels != null;
     }
 
+    /** Classes the labels can take: the named ones, or more when a label goes past the names. */
+    public int classCount() {
+        int m = classNames.length;
+        if (labels != null) for (int y : labels) m = Math.max(m, y + 1);
+        return m;
+    }
+
     public String[] classNames() {
         return classNames.clone();
     }

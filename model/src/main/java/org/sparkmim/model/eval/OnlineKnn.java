@@ -3,7 +3,10 @@ package org.sparkmim.model.eval;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.train.EpochHook;
 
 import java.util.Locale;
@@ -31,23 +34,25 @@ public final class OnlineKnn implements EpochHook {
         var e = ctx.cfg().eval;
         if (!ctx.due(e.onlineKnnEvery())) return;
         long t0 = System.nanoTime();
-        FeatureEncoder enc = new ModelEncoder("encoder", ctx.cfg(), ctx.method(), ctx.graph(), e.featureSpec());
-        INDArray fb = FeatureEncoder.extract(enc, bank, e.extractBatch());
-        INDArray fq = FeatureEncoder.extract(enc, queries, e.extractBatch());
-        Standardizer st = Standardizer.fit(fb);
-        int classes = Math.max(bank.classNames().length, 1 + max(bank.labels()));
-        Knn.Result r = Knn.classify(st.apply(fb), bank.labels(), st.apply(fq), queries.labels(), classes, e.knnK(),
-                e.knnTemperature());
+        Knn.Result r = score(ctx.cfg(), ctx.method(), ctx.graph(), bank, queries);
         ctx.put("knn_top1", r.top1());
         ctx.put("knn_top5", r.top5());
         LOG.info(String.format(Locale.ROOT, "online kNN after epoch %d: top-1 %.2f%% top-5 %.2f%% (%d bank, %d queries, %.1f s)",
                 ctx.epoch(), 100 * r.top1(), 100 * r.top5(), bank.count(), queries.count(), (System.nanoTime() - t0) / 1e9));
     }
 
-    static int max(int[] v) {
-        int m = 0;
-        for (int x : v) m = Math.max(m, x);
-        return m;
+    /**
+     * kNN of the graph's frozen features (eval.feature) for the queries against the labelled bank, standardized with
+     * the bank's statistics, with eval.knn-k and eval.knn-temperature.
+     */
+    public static Knn.Result score(MimConfig cfg, MimMethod method, ComputationGraph graph, ImageSet bank, ImageSet queries) {
+        var e = cfg.eval;
+        FeatureEncoder enc = new ModelEncoder("encoder", cfg, method, graph, e.featureSpec());
+        INDArray fb = FeatureEncoder.extract(enc, bank, e.extractBatch());   // [Nb, F]
+        INDArray fq = FeatureEncoder.extract(enc, queries, e.extractBatch()); // [Nq, F]
+        Standardizer st = Standardizer.fit(fb);
+        return Knn.classify(st.apply(fb), bank.labels(), st.apply(fq), queries.labels(), bank.classCount(), e.knnK(),
+                e.knnTemperature());
     }
 
     @Override

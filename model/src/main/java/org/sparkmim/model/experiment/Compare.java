@@ -1,19 +1,17 @@
 package org.sparkmim.model.experiment;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.ImageSet;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.sparkmim.model.eval.Encoders;
 import org.sparkmim.model.eval.FeatureEncoder;
-import org.sparkmim.model.eval.Knn;
 import org.sparkmim.model.eval.ModelEncoder;
+import org.sparkmim.model.eval.OnlineKnn;
 import org.sparkmim.model.eval.PixelEncoder;
 import org.sparkmim.model.eval.Scores;
-import org.sparkmim.model.eval.Standardizer;
 import org.sparkmim.model.method.Methods;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.report.Metrics;
@@ -194,9 +192,10 @@ public final class Compare {
             Trainer trainer = new Trainer(cfg, train, runDir);
             RunHooks.standard(cfg, train, test).forEach(trainer::onEpochEnd);
             Trainer.Result r = trainer.run();
-            double trainSeconds = lastElapsed(runDir);
+            double[][] elapsed = Metrics.read(runDir).series("elapsed_s"); // [step, seconds] of the training records
+            double trainSeconds = elapsed[0].length == 0 ? Double.NaN : elapsed[1][elapsed[1].length - 1];
             MimMethod method = Methods.create(cfg);
-            List<CurvePoint> curve = curve(cfg, method, runDir, bank, queries);
+            List<CurvePoint> curve = curve(cfg, method, runDir, elapsed, bank, queries);
             ComputationGraph g = Checkpoints.load(r.checkpoint());
             Scores s = scores("encoder", new ModelEncoder("encoder", cfg, method, g, cfg.eval.featureSpec()), evalTrain,
                     evalTest, cfg);
@@ -226,47 +225,28 @@ public final class Compare {
     /** The method's training img/s on pre-built batches (no data path), as `bench` measures it. */
     static Bench.Result throughput(MimConfig cfg, ImageSet train, double peak) {
         MimMethod method = Methods.create(cfg);
-        int b = cfg.optim.batch(), n = Math.min(2, train.count() / b);
-        int[] order = new int[train.count()];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        List<MultiDataSet> batches = new ArrayList<>();
-        for (int i = 0; i < n; i++) batches.add(method.prepare(Trainer.batch(train, order, i * b, b, 0, cfg)));
-        return Bench.trainThroughput(method, batches, b, 2, 3, 2, method.trainFlopsPerImage(), peak);
+        return Bench.trainThroughput(method, Bench.batches(method, train, cfg, 2), cfg.optim.batch(), 2, 3, 2,
+                method.trainFlopsPerImage(), peak);
     }
 
     /** kNN top-1 of every checkpoint of the run (and of step 0, the random init) against training wall time. */
-    static List<CurvePoint> curve(MimConfig cfg, MimMethod method, Path runDir, ImageSet bank, ImageSet queries) {
-        double[][] time = Metrics.read(runDir).series("elapsed_s");
+    static List<CurvePoint> curve(MimConfig cfg, MimMethod method, Path runDir, double[][] time, ImageSet bank,
+                                  ImageSet queries) {
         List<CurvePoint> out = new ArrayList<>();
-        out.add(new CurvePoint(0, 0, knn(cfg, method, Encoders.randomInit(cfg, method), bank, queries)));
+        out.add(new CurvePoint(0, 0, OnlineKnn.score(cfg, method, Encoders.randomInit(cfg, method), bank, queries).top1()));
         List<Path> ckpts = new ArrayList<>(Checkpoints.list(runDir));
         ckpts.sort(Comparator.comparingLong(Checkpoints::step));
         for (Path p : ckpts) {
             long step = Checkpoints.step(p);
-            out.add(new CurvePoint(step, interpolate(time, step), knn(cfg, method, Checkpoints.load(p), bank, queries)));
+            out.add(new CurvePoint(step, interpolate(time, step), OnlineKnn.score(cfg, method, Checkpoints.load(p), bank, queries).top1()));
         }
         return out;
-    }
-
-    private static double knn(MimConfig cfg, MimMethod method, ComputationGraph g, ImageSet bank, ImageSet queries) {
-        var e = cfg.eval;
-        FeatureEncoder enc = new ModelEncoder("encoder", cfg, method, g, e.featureSpec());
-        INDArray fb = FeatureEncoder.extract(enc, bank, e.extractBatch()), fq = FeatureEncoder.extract(enc, queries, e.extractBatch());
-        Standardizer st = Standardizer.fit(fb);
-        return Knn.classify(st.apply(fb), bank.labels(), st.apply(fq), queries.labels(), classes(bank), e.knnK(),
-                e.knnTemperature()).top1();
     }
 
     private static Scores scores(String name, FeatureEncoder enc, ImageSet train, ImageSet test, MimConfig cfg) {
         var e = cfg.eval;
         INDArray tr = FeatureEncoder.extract(enc, train, e.extractBatch()), te = FeatureEncoder.extract(enc, test, e.extractBatch());
-        return Scores.of(name, tr, train.labels(), te, test.labels(), classes(train), e, cfg.run.seed());
-    }
-
-    private static int classes(ImageSet s) {
-        int m = s.classNames().length;
-        for (int y : s.labels()) m = Math.max(m, y + 1);
-        return m;
+        return Scores.of(name, tr, train.labels(), te, test.labels(), train.classCount(), e, cfg.run.seed());
     }
 
     /** The ratio the method really masks at: 1 − 1/K for EMAE, mask-ratio otherwise (SBAM's AMR centre). */
@@ -286,11 +266,6 @@ public final class Compare {
             }
         }
         return xy[1][n - 1];
-    }
-
-    private static double lastElapsed(Path runDir) {
-        double[][] t = Metrics.read(runDir).series("elapsed_s");
-        return t[0].length == 0 ? Double.NaN : t[1][t[1].length - 1];
     }
 
     private static ImageSet limit(ImageSet s, int n) {

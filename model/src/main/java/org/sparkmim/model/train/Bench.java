@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
+import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.config.ModelConfig;
 import org.sparkmim.model.method.MimMethod;
 
@@ -62,6 +63,16 @@ public final class Bench {
     /** One pre-norm block on T tokens of width D: qkv, QKᵀ, AV, proj, fc1, fc2. */
     static double blockFlops(int t, int d) {
         return 2.0 * t * d * 3 * d + 2.0 * 2 * t * t * d + 2.0 * t * d * d + 2.0 * 2 * t * d * 4 * d;
+    }
+
+    /** The first n minibatches of the data in file order, augmented (epoch 0) and prepared by the method. */
+    public static List<MultiDataSet> batches(MimMethod method, org.sparkmim.model.data.ImageSet data, MimConfig cfg, int n) {
+        int b = cfg.optim.batch();
+        int[] order = new int[data.count()];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        List<MultiDataSet> out = new java.util.ArrayList<>();
+        for (int i = 0; i < Math.min(n, data.count() / b); i++) out.add(method.prepare(Trainer.batch(data, order, i * b, b, 0, cfg)));
+        return out;
     }
 
     /**
