@@ -156,7 +156,7 @@ public final class CompareReport {
         for (Compare.CurvePoint p : c) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("step", p.step());
-            m.put("seconds", Math.round(p.seconds() * 10) / 10.0);
+            m.put("seconds", Math.round(p.seconds() * 100) / 100.0);
             m.put("knn_top1", p.knnTop1());
             out.add(m);
         }

@@ -174,7 +174,10 @@ public final class Trainer {
                     winImages += cfg.optim.batch();
                     lossAcc += loss;
                     lossN++;
-                    if (step % cfg.run.logEvery() == 0 || step == total) {
+                    // the budget is checked here so that the run's last step always gets a record: a checkpoint's
+                    // training time is read from these records, and one past the last record would be clamped
+                    boolean budgetNow = budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos;
+                    if (step % cfg.run.logEvery() == 0 || step == total || budgetNow) {
                         long now = System.nanoTime();
                         lastRate = winImages / ((now - tWin) / 1e9);
                         double elapsed = (now - t0) / 1e9;
@@ -202,7 +205,7 @@ public final class Trainer {
                     if (cfg.run.checkpointEvery() > 0 && step % cfg.run.checkpointEvery() == 0) {
                         lastCkpt = checkpoint(g, step, epoch);
                     }
-                    if (budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos) {
+                    if (budgetNow) {
                         budgetHit = true;
                         LOG.info("time budget of {} min reached at step {} (epoch {})", cfg.run.timeBudgetMinutes(), step, epoch + 1);
                         break outer;

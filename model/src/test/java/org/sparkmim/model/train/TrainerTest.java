@@ -98,6 +98,25 @@ class TrainerTest {
     }
 
     @Test
+    void aRunStoppedByItsTimeBudgetRecordsItsLastStep(@TempDir Path tmp) throws Exception {
+        // experiment compare reads a checkpoint's training time from these records; the budget's final checkpoint
+        // used to come after the last record, so its time was clamped to an earlier step's
+        Map<String, String> m = new java.util.LinkedHashMap<>(Map.of("model.dim", "32", "model.depth", "1", "model.heads", "2",
+                "optim.batch", "32", "optim.epochs", "500", "data.train-limit", "256", "run.dir", tmp.toString(),
+                "run.log-every", "1000", "run.time-budget-minutes", "0.03", "eval.online-knn-every", "0"));
+        MimConfig cfg = MimConfig.load(m);
+        ImageSet train = FashionMnist.load(FashionMnist.locate(""), "train").subset(0, 256);
+        Trainer.Result r = new Trainer(cfg, train, tmp.resolve("run")).run();
+        assertThat(r.stoppedByBudget()).isTrue();
+        assertThat(r.steps()).isLessThan(500L * 8);
+        assertThat(Checkpoints.step(Checkpoints.list(tmp.resolve("run")).get(0))).isEqualTo(r.steps());
+        List<String> lines = Files.readAllLines(tmp.resolve("run").resolve("metrics.jsonl"));
+        var last = new ObjectMapper().readTree(lines.stream().filter(l -> l.contains("\"elapsed_s\"")).reduce((a, b) -> b).orElseThrow());
+        assertThat(last.get("step").asLong()).isEqualTo(r.steps());
+        assertThat(last.get("elapsed_s").asDouble()).isGreaterThanOrEqualTo(0.03 * 60);
+    }
+
+    @Test
     void scheduleWarmsUpThenDecaysToMin() {
         WarmupCosineSchedule s = new WarmupCosineSchedule(1e-3, 1e-5, 10, 110);
         assertThat(s.lr(0)).isCloseTo(1e-4, within(1e-12));
