@@ -112,11 +112,11 @@ public final class MimConfig {
      * Frozen-feature evaluation (the evaluate job, online kNN during pretraining) and the run report's pictures.
      * onlineKnnEvery and reconEvery are in epochs; 0 turns them off.
      */
-    public record EvalConfig(String feature, int lastK, int knnK, double knnTemperature, int probeEpochs,
+    public record EvalConfig(String feature, int lastK, int poolGrid, int knnK, double knnTemperature, int probeEpochs,
                              List<Double> probeLrs, int probeBatch, double probeWeightDecay, int extractBatch,
                              int onlineKnnEvery, int onlineBank, int onlineQueries, int reconEvery, int reconImages) {
         public org.sparkmim.model.method.FeatureSpec featureSpec() {
-            return org.sparkmim.model.method.FeatureSpec.parse(feature, lastK);
+            return org.sparkmim.model.method.FeatureSpec.parse(feature, lastK, poolGrid);
         }
     }
 
@@ -181,7 +181,13 @@ public final class MimConfig {
         // last-k only matters for feature = lastk; a shallow test model with the default 4 must still load
         int lastK = feature.equals("lastk") ? (int) range(e, "last-k", 1, mc.depth, "in [1, model.depth=" + mc.depth
                 + "] for eval.feature = lastk") : (int) range(e, "last-k", 1, 1 << 20, ">= 1");
-        this.eval = new EvalConfig(feature, lastK,
+        int side = mc.gridSize();
+        int poolGrid = (int) range(e, "pool-grid", 1, side, "in [1, " + side + "] (the token grid is model.image-size / model.patch = "
+                + side + " per side)");
+        if (feature.equals("cls") && poolGrid != 1) {
+            throw err(e, "pool-grid", poolGrid, "1 with eval.feature = cls (the CLS token has no position)");
+        }
+        this.eval = new EvalConfig(feature, lastK, poolGrid,
                 (int) range(e, "knn-k", 1, 10000, "in [1, 10000]"), range(e, "knn-temperature", 1e-4, 100, "in [1e-4, 100]"),
                 (int) range(e, "probe-epochs", 1, 10000, "in [1, 10000]"), lrs(e),
                 (int) range(e, "probe-batch", 1, 1 << 20, ">= 1"), range(e, "probe-weight-decay", 0, 10, "in [0, 10]"),

@@ -152,6 +152,11 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
         if (spec.lastBlocks() > model.depth) {
             throw new IllegalArgumentException("eval.last-k=" + spec.lastBlocks() + " exceeds model.depth=" + model.depth);
         }
+        int side = model.gridSize(), cells = spec.grid() * spec.grid();
+        if (spec.grid() > side) {
+            throw new IllegalArgumentException("eval.pool-grid=" + spec.grid() + " exceeds the " + side + "x" + side
+                    + " token grid (model.image-size / model.patch); allowed 1.." + side);
+        }
         float[] patches = patchify(batch);
         float[] ids = new float[b * n];
         for (int i = 0; i < b; i++) {
@@ -164,8 +169,11 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
         for (int i = model.depth - spec.lastBlocks(); i < model.depth - 1; i++) names.add("enc" + i);
         names.add(MaeGraph.LATENT);
         INDArray[] acts = graph.output(names, false, in, null);              // each [B, 1+N, D]
-        float[] out = new float[b * d * acts.length];
-        int f = d * acts.length;
+        int[] cellOf = new int[n];
+        for (int t = 0; t < n; t++) cellOf[t] = spec.cellOf(t, side);
+        int blockWidth = cells * d;                                           // one block's pooled feature
+        float[] out = new float[b * blockWidth * acts.length];
+        int f = blockWidth * acts.length;
         for (int a = 0; a < acts.length; a++) {
             float[] lat = acts[a].castTo(DataType.FLOAT).dup('c').data().asFloat(); // row-major [B, 1+N, D]
             boolean last = a == acts.length - 1;
@@ -176,16 +184,20 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
                 } else {
                     // earlier blocks' outputs are the un-normalized residual stream: normalize each token (LayerNorm
                     // without affine) so every concatenated block enters the pooled feature on the same scale
-                    meanPoolTokens(lat, base + d, n, d, !last, out, i * f + a * d);
+                    poolTokens(lat, base + d, n, d, !last, cellOf, cells, out, i * f + a * blockWidth);
                 }
             }
         }
         return Nd4j.create(out, new long[]{b, f});
     }
 
-    /** Mean over n tokens [n, d] at src[off..], optionally LayerNorm-ing (no affine) each token first → dst[dOff..+d]. */
-    static void meanPoolTokens(float[] src, int off, int n, int d, boolean normalize, float[] dst, int dOff) {
-        double[] acc = new double[d];
+    /**
+     * Mean of the n tokens [n, d] at src[off..] within each of `cells` cells (token t in cell cellOf[t]),
+     * optionally LayerNorm-ing (no affine) each token first → dst[dOff .. dOff + cells·d], cell-major.
+     */
+    static void poolTokens(float[] src, int off, int n, int d, boolean normalize, int[] cellOf, int cells, float[] dst, int dOff) {
+        double[] acc = new double[cells * d];
+        int[] count = new int[cells];
         for (int t = 0; t < n; t++) {
             int o = off + t * d;
             double mean = 0, inv = 1;
@@ -196,9 +208,13 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
                 for (int k = 0; k < d; k++) ss += (src[o + k] - mean) * (src[o + k] - mean);
                 inv = 1 / Math.sqrt(ss / d + 1e-6);
             }
-            for (int k = 0; k < d; k++) acc[k] += (src[o + k] - mean) * inv;
+            int cell = cellOf[t];
+            count[cell]++;
+            for (int k = 0; k < d; k++) acc[cell * d + k] += (src[o + k] - mean) * inv;
         }
-        for (int k = 0; k < d; k++) dst[dOff + k] = (float) (acc[k] / n);
+        for (int c = 0; c < cells; c++) {
+            for (int k = 0; k < d; k++) dst[dOff + c * d + k] = (float) (acc[c * d + k] / count[c]);
+        }
     }
 
     /** The method's own masks, one forward pass: what the model predicts for each masked patch. */

@@ -137,6 +137,9 @@ public class SbamMethod extends MaeMethod {
         if (spec.lastBlocks() > 1) {
             throw new IllegalArgumentException("eval.feature = lastk is not available for method sbam yet; use mean or cls");
         }
+        if (spec.grid() > 1) {
+            throw new IllegalArgumentException("eval.pool-grid=" + spec.grid() + " is not available for method sbam yet; allowed 1");
+        }
         int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         MultiDataSet in = inputs(patchify(batch), new float[b * n], SbamPlanner.MODE_ALL, new float[b * n * pd], b);
         // output() stops at the latent: the decoder, head and loss are not computed

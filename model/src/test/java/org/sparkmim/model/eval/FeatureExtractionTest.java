@@ -48,6 +48,41 @@ class FeatureExtractionTest {
     }
 
     @Test
+    void gridPoolingKeepsWhereTokensAreAndAveragesBackToTheGlobalMean() {
+        // default test model: 28 / 4 = 7 tokens per side
+        INDArray mean = features(images, FeatureSpec.MEAN, 0);                          // [6, 32]
+        INDArray last2 = features(images, FeatureSpec.parse("lastk", 2), 0);            // [6, 64]
+        assertThat(features(images, FeatureSpec.parse("mean", 1, 1), 0)).isEqualTo(mean);
+        INDArray g7 = features(images, FeatureSpec.parse("mean", 1, 7), 0);             // one cell per token: [6, 49·32]
+        assertThat(g7.shape()).containsExactly(6, 49 * 32);
+        // the token-count-weighted average of the cells is the global mean, for even (7 = 7·1) and uneven (7 = 4 + 3) cells
+        assertThat(g7.reshape(6, 49, 32).mean(1).sub(mean).amaxNumber().doubleValue()).isLessThan(1e-5);
+        INDArray g2 = features(images, FeatureSpec.parse("lastk", 2, 2), 0);            // [6, 2 blocks · 4 cells · 32]
+        assertThat(g2.shape()).containsExactly(6, 2 * 4 * 32);
+        int[] cellTokens = {4 * 4, 4 * 3, 3 * 4, 3 * 3};                                // rows/cols split 4 + 3
+        for (int block = 0; block < 2; block++) {
+            INDArray acc = org.nd4j.linalg.factory.Nd4j.zeros(org.nd4j.linalg.api.buffer.DataType.FLOAT, 6, 32);
+            for (int c = 0; c < 4; c++) {
+                int from = (block * 4 + c) * 32;
+                acc.addi(g2.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(from, from + 32))
+                        .mul(cellTokens[c] / 49.0));
+            }
+            INDArray global = last2.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                    org.nd4j.linalg.indexing.NDArrayIndex.interval(block * 32, block * 32 + 32));
+            assertThat(acc.sub(global).amaxNumber().doubleValue()).as("block %d", block).isLessThan(1e-5);
+        }
+        // cells differ: a grid feature is not the global mean repeated
+        assertThat(g2.getColumn(0).sub(g2.getColumn(32)).amaxNumber().doubleValue()).isGreaterThan(1e-3);
+        // cell of each token: row-major token grid, rows and columns split by integer division
+        FeatureSpec spec = FeatureSpec.parse("mean", 1, 2);
+        assertThat(spec.cellOf(0, 7)).isZero();
+        assertThat(spec.cellOf(3, 7)).isZero();
+        assertThat(spec.cellOf(4, 7)).isEqualTo(1);
+        assertThat(spec.cellOf(4 * 7, 7)).isEqualTo(2);
+        assertThat(spec.cellOf(48, 7)).isEqualTo(3);
+    }
+
+    @Test
     void deterministicIndependentOfBatchAndOfMaskSeeds() {
         INDArray a = features(images, FeatureSpec.MEAN, 0);
         assertThat(features(images, FeatureSpec.MEAN, 0)).isEqualTo(a);

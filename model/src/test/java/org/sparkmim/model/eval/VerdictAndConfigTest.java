@@ -54,5 +54,13 @@ class VerdictAndConfigTest {
         assertThatThrownBy(() -> MimConfig.load(Map.of("eval.probe-lrs", "[]"))).hasMessageContaining("non-empty");
         assertThat(MimConfig.load(Map.of("eval.probe-lrs", "[0.01]")).eval.probeLrs()).containsExactly(0.01);
         assertThatThrownBy(() -> MimConfig.load(Map.of("eval.knn-neighbours", "5"))).hasMessageContaining("unknown config key");
+        // pool-grid: 1 .. tokens per side (28 / 4 = 7 by default), never with the position-less CLS token
+        assertThat(MimConfig.load(Map.of("eval.feature", "lastk", "eval.last-k", "3", "eval.pool-grid", "2")).eval.featureSpec().label())
+                .isEqualTo("last3-grid2");
+        assertThatThrownBy(() -> MimConfig.load(Map.of("eval.pool-grid", "8"))).hasMessageContaining("mim.eval.pool-grid")
+                .hasMessageContaining("in [1, 7]");
+        assertThatThrownBy(() -> MimConfig.load(Map.of("eval.pool-grid", "0"))).hasMessageContaining("mim.eval.pool-grid");
+        assertThatThrownBy(() -> MimConfig.load(Map.of("eval.feature", "cls", "eval.pool-grid", "2")))
+                .hasMessageContaining("mim.eval.pool-grid").hasMessageContaining("CLS token has no position");
     }
 }
