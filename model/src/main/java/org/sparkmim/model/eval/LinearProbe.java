@@ -9,6 +9,8 @@ import org.nd4j.linalg.api.memory.enums.LearningPolicy;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.sparkmim.model.train.Trainer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.SplittableRandom;
 
@@ -39,6 +41,10 @@ public final class LinearProbe {
      */
     public record Result(double top1, int[] predictions, double trainLoss) { }
 
+    private static final Logger LOG = LoggerFactory.getLogger(LinearProbe.class);
+    /** Seconds between progress lines: a probe on 60k wide features runs for minutes. */
+    private static final double LOG_EVERY_S = 15;
+
     /** Per-step scratch memory: sized by the first step, then reused (parameters and Adam moments live outside). */
     private static final WorkspaceConfiguration STEP_WS = WorkspaceConfiguration.builder()
             .policyAllocation(AllocationPolicy.OVERALLOCATE).policyLearning(LearningPolicy.FIRST_LOOP).build();
@@ -57,6 +63,7 @@ public final class LinearProbe {
         long total = (long) steps * p.epochs(), t = 0;
         SplittableRandom rng = new SplittableRandom(p.seed());
         double lastLoss = Double.NaN;
+        long t0 = System.nanoTime(), lastLog = t0;
         for (int e = 0; e < p.epochs(); e++) {
             int[] order = Trainer.permutation(n, rng);
             double lossSum = 0;
@@ -86,6 +93,14 @@ public final class LinearProbe {
                 }
             }
             lastLoss = lossSum / steps;
+            long now = System.nanoTime();
+            if ((now - lastLog) / 1e9 >= LOG_EVERY_S) {
+                double el = (now - t0) / 1e9;
+                LOG.info(String.format(java.util.Locale.ROOT, "linear probe (%d x %d, lr %.0e): epoch %d/%d loss %.4f, %.0f img/s, ETA %s",
+                        n, f, p.lr(), e + 1, p.epochs(), lastLoss, (e + 1) * (double) steps * bs / el,
+                        Trainer.human(el / (e + 1) * (p.epochs() - e - 1))));
+                lastLog = now;
+            }
         }
         int[] pred = predict(testX.castTo(DataType.FLOAT), w, b);
         int hit = 0;

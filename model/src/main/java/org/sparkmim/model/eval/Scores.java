@@ -48,6 +48,8 @@ public record Scores(String name, int featureDim, double knnTop1, double knnTop5
         for (double lr : lrs.stream().sorted().toList()) {
             double acc = LinearProbe.fit(xf, yf, xv, yv, classes,
                     new LinearProbe.Params(e.probeEpochs(), lr, e.probeBatch(), e.probeWeightDecay(), seed)).top1();
+            org.slf4j.LoggerFactory.getLogger(Scores.class).info(String.format(java.util.Locale.ROOT,
+                    "linear probe LR %.0e: %.2f%% on the held-out 10%% of train", lr, 100 * acc));
             if (acc > bestAcc) {
                 bestAcc = acc;
                 best = lr;

@@ -105,6 +105,33 @@ public class SbamMethod extends MaeMethod {
         return gb.build();
     }
 
+    /**
+     * The saliency-planned masks of this epoch's mode, one forward pass. MAE's version reads the mask from the
+     * DataSet's label mask; here the mask is planned inside the graph, so it is read from the plan's mask field
+     * (1 = masked) next to the head's predictions, exactly what the loss compares.
+     */
+    @Override
+    public org.sparkmim.model.method.PixelReconstruction.Result reconstruct(org.deeplearning4j.nn.graph.ComputationGraph graph,
+                                                                         Batch batch) {
+        MultiDataSet mds = prepare(batch);
+        int b = batch.size(), n = model.tokens(), pd = model.patchDim();
+        // feedForward, not output(names): DL4J's output() of a layer behind a preprocessor leaves a workspace open
+        java.util.Map<String, INDArray> act = graph.feedForward(mds.getFeatures(), false);
+        // the head's rows come from RnnToFeedForwardPreProcessor (NWC) in 'f' order, row = n·B + b: back to [B, N, P]
+        float[] rows = act.get(MaeGraph.HEAD).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        float[] pred = new float[rows.length];
+        for (int t = 0; t < n && rows.length == b * n * pd; t++) {
+            for (int i = 0; i < b; i++) System.arraycopy(rows, (t * b + i) * pd, pred, (i * n + t) * pd, pd);
+        }
+        float[] mask = act.get(PLAN + "_" + PlanSlice.MASK).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat(); // [B, N]
+        float[] patches = mds.getFeatures(0).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
+        if (rows.length != b * n * pd || mask.length != b * n) {
+            throw new IllegalStateException("SBAM graph gave " + rows.length + " predictions / " + mask.length
+                    + " mask entries for " + b + " images of " + n + " tokens x " + pd);
+        }
+        return new org.sparkmim.model.method.PixelReconstruction.Result(patches, pred, mask, b, n, pd, normPix);
+    }
+
     /** Mode of every sample in an epoch: random masking during sbam.warmup-epochs, then saliency. */
     public int mode(int epoch) {
         return epoch < sbam.warmupEpochs() ? SbamPlanner.MODE_RANDOM : SbamPlanner.MODE_SALIENCY;

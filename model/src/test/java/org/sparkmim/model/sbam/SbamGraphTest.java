@@ -42,6 +42,26 @@ class SbamGraphTest {
     }
 
     @Test
+    void reconstructionReadsThePlannedMaskAndMatchesTheLoss() {
+        // the run report's recon pictures call reconstruct(); SBAM's mask is planned in the graph, not in the labels
+        ModelConfig m = TinyModels.of(12, 2, 1, 16);                     // N = 36
+        SbamMethod me = method(m, 0.6, new MimConfig.SbamConfig(0, 0.5, true, "per-sample", 0.3, 0.15));
+        ComputationGraph g = new ComputationGraph(me.graph(new NoOp(), 0, 3, DataType.FLOAT));
+        g.init();
+        Batch batch = MaeInvariantsTest.randomBatch(m, 4, 8);
+        var r = me.reconstruct(g, batch);
+        Map<String, INDArray> act = g.feedForward(me.prepare(batch).getFeatures(), false);
+        INDArray mask = act.get(SbamMethod.PLAN + "_" + PlanSlice.MASK);   // [B, N]
+        assertThat(r.mask()).containsExactly(mask.castTo(DataType.FLOAT).dup('c').data().asFloat());
+        assertThat(mask.sumNumber().doubleValue()).isPositive();
+        // the predictions are the head's: their masked MSE against the norm-pix targets is the graph's loss
+        INDArray pred = Nd4j.create(r.pred(), new long[]{4, m.tokens(), m.patchDim()});
+        INDArray targets = me.prepare(batch).getFeatures(3);
+        double loss = org.sparkmim.model.nn.MaskedPatchMse.loss(targets, pred, mask);
+        assertThat(loss).isCloseTo(g.score(me.prepare(batch)), org.assertj.core.data.Offset.offset(1e-4));
+    }
+
+    @Test
     void paddedBatchGivesTheSameLossAsItsSamplesOneByOne() {
         ModelConfig m = TinyModels.of(12, 2, 1, 16);                     // N = 36
         // a low threshold spreads the share of salient tokens, so the keep counts differ across the batch
