@@ -41,13 +41,23 @@ class SbamGraphTest {
                 new String[]{b.keys()[i]}, b.epoch(), b.runSeed());
     }
 
+    /** Per-sample AMR; a low threshold spreads the share of salient tokens, so keep counts differ across a batch. */
+    static SbamMethod raggedMethod(ModelConfig m) {
+        return method(m, 0.6, new MimConfig.SbamConfig(0, 0.5, true, "per-sample", 0.3, 0.15));
+    }
+
+    static ComputationGraph initialized(SbamMethod me) {
+        ComputationGraph g = new ComputationGraph(me.graph(new NoOp(), 0, 3, DataType.FLOAT));
+        g.init();
+        return g;
+    }
+
     @Test
     void reconstructionReadsThePlannedMaskAndMatchesTheLoss() {
         // the run report's recon pictures call reconstruct(); SBAM's mask is planned in the graph, not in the labels
         ModelConfig m = TinyModels.of(12, 2, 1, 16);                     // N = 36
-        SbamMethod me = method(m, 0.6, new MimConfig.SbamConfig(0, 0.5, true, "per-sample", 0.3, 0.15));
-        ComputationGraph g = new ComputationGraph(me.graph(new NoOp(), 0, 3, DataType.FLOAT));
-        g.init();
+        SbamMethod me = raggedMethod(m);
+        ComputationGraph g = initialized(me);
         Batch batch = MaeInvariantsTest.randomBatch(m, 4, 8);
         var r = me.reconstruct(g, batch);
         Map<String, INDArray> act = g.feedForward(me.prepare(batch).getFeatures(), false);
@@ -64,10 +74,8 @@ class SbamGraphTest {
     @Test
     void paddedBatchGivesTheSameLossAsItsSamplesOneByOne() {
         ModelConfig m = TinyModels.of(12, 2, 1, 16);                     // N = 36
-        // a low threshold spreads the share of salient tokens, so the keep counts differ across the batch
-        SbamMethod me = method(m, 0.6, new MimConfig.SbamConfig(0, 0.5, true, "per-sample", 0.3, 0.15));
-        ComputationGraph g = new ComputationGraph(me.graph(new NoOp(), 0, 3, DataType.FLOAT));
-        g.init();
+        SbamMethod me = raggedMethod(m);
+        ComputationGraph g = initialized(me);
         int b = 6;
         Batch batch = MaeInvariantsTest.randomBatch(m, b, 8);
         MultiDataSet mds = me.prepare(batch);
