@@ -56,6 +56,11 @@ public class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--test-limit", defaultValue = "0", description = "Use only the first N test images (0 = all).")
     int testLimit;
 
+    @Option(names = "--holdout", defaultValue = "0", description = "Score on the last N train images instead of the test "
+            + "split, which is then not read (for choosing feature and pooling without the test split). Output goes "
+            + "to RUN/eval-holdout unless --out is given.")
+    int holdout;
+
     @Override
     public Integer call() {
         if (opts.preset != null) {
@@ -66,11 +71,13 @@ public class EvaluateCommand implements Callable<Integer> {
         Map<String, String> overrides = new LinkedHashMap<>(opts.set);
         if (feature != null) overrides.put("eval.feature", feature);
         Encoders.Loaded ck = Encoders.open(checkpoint, opts.conf, overrides);
-        Path outDir = (out != null ? out : ck.runDir()).toAbsolutePath();
+        // a holdout evaluation must not overwrite the run's real eval.json / report
+        Path outDir = (out != null ? out : holdout > 0 ? ck.runDir().resolve("eval-holdout") : ck.runDir()).toAbsolutePath();
         Path dataDir = FashionMnist.locate(data != null ? data : ck.cfg().data.path());
         System.err.printf("evaluate %s (step %s, epoch %s) on %s, feature %s, output %s%n", ck.checkpoint(),
                 ck.provenance().get("step"), ck.provenance().get("epoch"), dataDir, ck.cfg().eval.featureSpec().label(), outDir);
-        ImageSource source = IdxImageSource.open(dataDir, trainLimit, testLimit);
+        if (holdout < 0) throw new CommandLine.ParameterException(spec.commandLine(), "--holdout " + holdout + " is invalid: allowed >= 0");
+        ImageSource source = IdxImageSource.open(dataDir, trainLimit, testLimit, holdout);
         Map<String, Object> report;
         try (LocalSpark spark = LocalSpark.start("spark-mim evaluate", master)) {
             JavaSparkContext sc = spark.javaContext();

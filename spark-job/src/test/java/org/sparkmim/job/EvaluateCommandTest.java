@@ -66,6 +66,27 @@ class EvaluateCommandTest {
     }
 
     @Test
+    void holdoutScoresOnTheEndOfTheTrainSplitAndLeavesTheRunsEvaluationAlone() throws Exception {
+        Path evalJson = run.resolve("eval.json");
+        String before = Files.isRegularFile(evalJson) ? Files.readString(evalJson) : null;
+        CliTest.Run r = CliTest.run("evaluate", "--checkpoint", run.toString(), "--master", "local[2]", "--train-limit", "1500",
+                "--holdout", "300", "--set", "eval.probe-epochs=5", "--set", "eval.pool-grid=2");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.summary().get("feature").asText()).isEqualTo("mean-grid2");
+        JsonNode ev = new ObjectMapper().readTree(run.resolve("eval-holdout").resolve("eval.json").toFile());
+        assertThat(ev.at("/setup/train_images").asInt()).isEqualTo(1200);
+        assertThat(ev.at("/setup/test_images").asInt()).isEqualTo(300);
+        assertThat(ev.at("/setup/data").asText()).contains("holdout", "test split not read");
+        assertThat(ev.at("/encoder/feature_dim").asInt()).isEqualTo(4 * 32);     // 2x2 cells x dim 32
+        assertThat(ev.at("/floors/pixels/knn_top1").asDouble()).isBetween(0.5, 1.0);
+        // the run's own evaluation (if the other test wrote one) is untouched
+        if (before != null) assertThat(Files.readString(evalJson)).isEqualTo(before);
+        CliTest.Run tooMany = CliTest.run("evaluate", "--checkpoint", run.toString(), "--train-limit", "500", "--holdout", "500");
+        assertThat(tooMany.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(tooMany.err()).contains("--holdout 500", "allowed 1..499");
+    }
+
+    @Test
     void evaluateRefusesArchitectureOverridesAndMissingCheckpoints() {
         CliTest.Run arch = CliTest.run("evaluate", "--checkpoint", run.toString(), "--set", "model.dim=64");
         assertThat(arch.code()).isEqualTo(ExitCodes.CONFIG);

@@ -20,23 +20,40 @@ import java.util.function.IntFunction;
  */
 public final class IdxImageSource implements ImageSource {
     private final String dir;
+    private final String description;
     private final transient Map<String, ImageSet> splits;
     private final String[] classes;
 
-    private IdxImageSource(Path dir, ImageSet train, ImageSet test) {
+    private IdxImageSource(Path dir, ImageSet train, ImageSet test, String description) {
         this.dir = dir.toString();
+        this.description = description;
         this.splits = Map.of("train", train, "test", test);
         this.classes = train.classNames();
     }
 
     /** Both splits of a Fashion-MNIST directory; limits of 0 mean all images. */
     public static IdxImageSource open(Path dir, int trainLimit, int testLimit) {
+        return open(dir, trainLimit, testLimit, 0);
+    }
+
+    /**
+     * With holdout H > 0 the test split is never read: the last H images of the (limited) train split are scored
+     * against the others. This is how to choose evaluation settings (feature, pooling) without looking at test.
+     */
+    public static IdxImageSource open(Path dir, int trainLimit, int testLimit, int holdout) {
         if (Files.isRegularFile(dir.resolve("_manifest.json"))) {
             throw new IllegalArgumentException("--data " + dir + " is a Parquet dataset directory from preprocess; evaluate "
                     + "reads Fashion-MNIST IDX directories for now (the Parquet source is not wired in yet)");
         }
-        return new IdxImageSource(dir, limit(FashionMnist.load(dir, "train"), trainLimit),
-                limit(FashionMnist.load(dir, "test"), testLimit));
+        ImageSet train = limit(FashionMnist.load(dir, "train"), trainLimit);
+        if (holdout <= 0) return new IdxImageSource(dir, train, limit(FashionMnist.load(dir, "test"), testLimit), "IDX " + dir);
+        int n = train.count();
+        if (holdout >= n) {
+            throw new IllegalArgumentException("--holdout " + holdout + " leaves no train images of " + n + " (after --train-limit): "
+                    + "allowed 1.." + (n - 1));
+        }
+        return new IdxImageSource(dir, train.subset(0, n - holdout), train.subset(n - holdout, n), "IDX " + dir
+                + " train split only: scored on its last " + holdout + " images (holdout), the test split not read");
     }
 
     private static ImageSet limit(ImageSet s, int n) {
@@ -100,6 +117,6 @@ public final class IdxImageSource implements ImageSource {
 
     @Override
     public String describe() {
-        return "IDX " + dir;
+        return description;
     }
 }
