@@ -117,18 +117,15 @@ public class SbamMethod extends MaeMethod {
         int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         // feedForward, not output(names): DL4J's output() of a layer behind a preprocessor leaves a workspace open
         java.util.Map<String, INDArray> act = graph.feedForward(mds.getFeatures(), false);
-        // the head's rows come from RnnToFeedForwardPreProcessor (NWC) in 'f' order, row = n·B + b: back to [B, N, P]
-        float[] rows = act.get(MaeGraph.HEAD).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
-        float[] pred = new float[rows.length];
-        for (int t = 0; t < n && rows.length == b * n * pd; t++) {
-            for (int i = 0; i < b; i++) System.arraycopy(rows, (t * b + i) * pd, pred, (i * n + t) * pd, pd);
-        }
-        float[] mask = act.get(PLAN + "_" + PlanSlice.MASK).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat(); // [B, N]
-        float[] patches = mds.getFeatures(0).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
-        if (rows.length != b * n * pd || mask.length != b * n) {
-            throw new IllegalStateException("SBAM graph gave " + rows.length + " predictions / " + mask.length
+        INDArray head = act.get(MaeGraph.HEAD), planMask = act.get(PLAN + "_" + PlanSlice.MASK);
+        if (head.length() != (long) b * n * pd || planMask.length() != (long) b * n) {
+            throw new IllegalStateException("SBAM graph gave " + head.length() + " predictions / " + planMask.length()
                     + " mask entries for " + b + " images of " + n + " tokens x " + pd);
         }
+        // the head's rows come from RnnToFeedForwardPreProcessor (NWC) in 'f' order, row = n·B + b: [N, B, P] → [B, N, P]
+        float[] pred = head.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).reshape('c', n, b, pd).permute(1, 0, 2).dup('c').data().asFloat();
+        float[] mask = planMask.castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat(); // [B, N]
+        float[] patches = mds.getFeatures(0).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data().asFloat();
         return new org.sparkmim.model.method.PixelReconstruction.Result(patches, pred, mask, b, n, pd, normPix);
     }
 
