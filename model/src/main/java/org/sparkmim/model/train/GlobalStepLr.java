@@ -23,20 +23,40 @@ import java.util.Map;
  * global step at the start of each fit ({@link #setBase}), the listener adds the steps it has seen on the worker,
  * and writes the LR into each parameter's updater config before the update is applied.
  *
- * <p>Parameter averaging rebuilds workers at every averaging split from the same base, so within one fit the LR
- * can lag by up to {@code averaging-frequency} steps; with gradient sharing the worker's listener lives for the
- * whole run and counts every step.
+ * <p>The worker counts the steps it has seen on top of the base it was shipped with, and writes that step into
+ * the model's iteration counter before the updater runs, so Adam's bias correction and the threshold encoder
+ * ({@code LrThreshold}) see the global step too. Under gradient sharing the worker keeps this listener for the
+ * whole run. Under parameter averaging every averaging split ships a fresh copy and a fresh model whose counter
+ * DL4J resets to 0 ({@code ComputationGraphConfiguration.clone()} drops it), which restarted Adam's bias
+ * correction and left the LR at the chunk's first step in every split (measured: the same parameter change in
+ * every chunk whatever the schedule). So on the driver this listener follows DL4J's own split counter ({@link
+ * #followDriver}): each copy is serialized with base = the driver's iteration count at that moment.
  */
 public final class GlobalStepLr extends BaseTrainingListener implements Serializable {
     private static final long serialVersionUID = 1L;
     private final WarmupCosineSchedule schedule;
     private volatile long base;
+    private transient org.deeplearning4j.nn.conf.ComputationGraphConfiguration driver;
     private transient long seen;
     private transient double applied = Double.NaN;
 
     public GlobalStepLr(WarmupCosineSchedule schedule, long base) {
         this.schedule = schedule;
         this.base = base;
+    }
+
+    /**
+     * Parameter averaging: ship base = this (driver) configuration's iteration count, which DL4J advances by the
+     * averaging frequency after every split and the driver sets to the global step before every chunk.
+     */
+    public GlobalStepLr followDriver(org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf) {
+        this.driver = conf;
+        return this;
+    }
+
+    private void writeObject(java.io.ObjectOutputStream out) throws java.io.IOException {
+        if (driver != null) base = driver.getIterationCount();
+        out.defaultWriteObject();
     }
 
     /** The global step the next fit starts at (driver side, before each fit). */
@@ -50,7 +70,9 @@ public final class GlobalStepLr extends BaseTrainingListener implements Serializ
 
     @Override
     public void onGradientCalculation(Model model) {
-        double lr = schedule.lr(step());
+        long step = step();
+        ((ComputationGraph) model).getConfiguration().setIterationCount((int) step);
+        double lr = schedule.lr(step);
         if (lr != applied) {
             set((ComputationGraph) model, lr);
             applied = lr;

@@ -144,6 +144,8 @@ public final class Trainer {
         int lossN = 0, epochsDone = 0;
         boolean budgetHit = false;
         Path lastCkpt = null;
+        String[] keys = new String[train.count()];
+        for (int i = 0; i < keys.length; i++) keys[i] = train.key(i);
         ExecutorService prep = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "mim-data");
             t.setDaemon(true);
@@ -152,7 +154,8 @@ public final class Trainer {
         try (BufferedWriter metrics = Files.newBufferedWriter(runDir.resolve("metrics.jsonl"), StandardCharsets.UTF_8)) {
             outer:
             for (int epoch = 0; epoch < epochs; epoch++) {
-                int[] order = permutation(train.count(), new SplittableRandom(MaskSeeds.seed(cfg.run.seed(), epoch, "order")));
+                // the order the Spark engine uses too, so the engines train on the same global minibatches
+                int[] order = EpochPlan.order(keys, cfg.run.seed(), epoch);
                 final int ep = epoch;
                 CompletableFuture<MultiDataSet> next = CompletableFuture.supplyAsync(() -> prepare(order, 0, ep), prep);
                 int stepsHere = (int) Math.min(spe, total - step); // the last epoch is partial under optim.steps

@@ -59,11 +59,35 @@ class GlobalStepLrTest {
         ComputationGraph g = graph(m);
         GlobalStepLr clock = new GlobalStepLr(sched, 10);
         clock.onGradientCalculation(g);
+        // the model's counter becomes the global step before the updater runs (Adam's bias correction reads it)
+        assertThat(g.getConfiguration().getIterationCount()).isEqualTo(10);
         assertThat(g.getVertex("head").getConfig().getUpdaterByParam("W").getLearningRate(0, 0)).isEqualTo(sched.lr(10));
         clock.iterationDone(g, 999, 0); // DL4J's own iteration number is ignored
         clock.iterationDone(g, 999, 0);
         clock.onGradientCalculation(g);
         assertThat(clock.step()).isEqualTo(12);
         assertThat(g.getVertex("head").getConfig().getUpdaterByParam("W").getLearningRate(0, 0)).isEqualTo(sched.lr(12));
+    }
+
+    @Test
+    void underParameterAveragingEachShippedCopyStartsAtTheDriversSplitCounter() throws Exception {
+        // each averaging split gets a fresh copy of the listener and a model whose counter DL4J reset to 0; the copy
+        // must start at the driver's counter, which DL4J advances per split
+        var sched = new WarmupCosineSchedule(1e-3, 0, 4, 20);
+        ComputationGraph driver = graph(Methods.create(CFG));
+        GlobalStepLr clock = new GlobalStepLr(sched, 10).followDriver(driver.getConfiguration());
+        driver.getConfiguration().setIterationCount(15);
+        var bytes = new java.io.ByteArrayOutputStream();
+        try (var out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(clock);
+        }
+        GlobalStepLr shipped;
+        try (var in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            shipped = (GlobalStepLr) in.readObject();
+        }
+        ComputationGraph worker = graph(Methods.create(CFG));
+        shipped.onGradientCalculation(worker);
+        assertThat(worker.getVertex("head").getConfig().getUpdaterByParam("W").getLearningRate(0, 0)).isEqualTo(sched.lr(15));
+        assertThat(worker.getConfiguration().getIterationCount()).isEqualTo(15);
     }
 }

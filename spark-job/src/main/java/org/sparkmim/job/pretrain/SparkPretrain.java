@@ -3,6 +3,8 @@ package org.sparkmim.job.pretrain;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.storage.StorageLevel;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.spark.impl.graph.SparkComputationGraph;
@@ -13,6 +15,7 @@ import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.method.Methods;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.train.Checkpoints;
+import org.sparkmim.model.train.EpochPlan;
 import org.sparkmim.model.train.GlobalStepLr;
 import org.sparkmim.model.train.Trainer;
 
@@ -88,17 +91,18 @@ public final class SparkPretrain {
         String master = sc.getConf().get("spark.master", "local");
         String controller = s.controllerAddress().isEmpty() ? sc.getConf().get("spark.driver.host", "127.0.0.1")
                 : s.controllerAddress();
-        var tm = TrainingMasters.build(s, bpw, s.initialThreshold(cfg), controller, master.startsWith("local"));
-        SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
         var sched = Trainer.schedule(cfg, spe);
+        var tm = TrainingMasters.build(s, bpw, s.thresholdAlgorithm(sched), controller, master.startsWith("local"));
+        SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
         // Workers' own iteration counters are not the global step (see GlobalStepLr): the LR follows ours.
         GlobalStepLr lrClock = new GlobalStepLr(sched, step);
+        if (!"shared".equals(s.sync())) lrClock.followDriver(graph.getConfiguration());
         sg.setListeners(List.of(new NonFiniteGuard(runDirUri), lrClock));
 
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));
         double probe0 = probeLoss(sg.getNetwork(), probe), last = probe0;
-        EpochData<T> plan = new EpochData<>(cfg.run.seed(), s.chunksPerEpoch(), s.workers(), bpw, source.key(),
-                source.decode());
+        EpochData<T> data = new EpochData<>(cfg.run.seed(), s.chunksPerEpoch(), s.workers(), cfg.optim.batch(),
+                source.key(), source.decode());
         LOG.info("pretrain {}: method {} model {} | {} | {} sync, {} workers x batch {} = global batch {}, {} steps/epoch, "
                         + "{} epochs, {} chunk(s)/epoch{}", runDirUri, method.name(), cfg.model, source.describe(), s.sync(),
                 s.workers(), bpw, cfg.optim.batch(), spe, epochs, s.chunksPerEpoch(),
@@ -117,8 +121,12 @@ public final class SparkPretrain {
         boolean budgetHit = false;
         outer:
         for (int epoch = epoch0; epoch < epochs; epoch++) {
-            long[] stepsPerChunk = plan.stepsPerChunk(records, epoch);
+            EpochPlan plan = data.plan(records, epoch);
+            Broadcast<EpochPlan> planB = sc.broadcast(plan);
+            long epochStart = epoch * spe, epochSteps = Math.min(spe, total - epochStart); // optim.steps may cut it
             for (int c = epoch == epoch0 ? chunk0 : 0; c < s.chunksPerEpoch(); c++) {
+                long from = plan.chunkStart(c), to = Math.min(plan.chunkStart(c + 1), epochSteps);
+                if (from >= to) break; // optim.steps ended the run before this chunk
                 boolean poison = s.nanAtChunk() == epoch * s.chunksPerEpoch() + c;
                 lrClock.setBase(step);
                 long tc = System.nanoTime();
@@ -126,8 +134,9 @@ public final class SparkPretrain {
                 if (shared) updates = DriverUpdates.attach(updates);
                 long msgs0 = updates == null ? 0 : updates.messages(), bytes0 = updates == null ? 0 : updates.bytes();
                 int lost0 = watch.removed().size();
+                CollectionAccumulator<String> served = sc.sc().collectionAccumulator("minibatches per executor");
                 try {
-                    sg.fitMultiDataSet(plan.chunk(records, cfg.render(), epoch, c, poison));
+                    sg.fitMultiDataSet(data.chunk(records, planB, cfg.render(), epoch, from, to, poison, served));
                 } catch (Exception e) { // SparkException is checked in Java's eyes but thrown undeclared by Scala
                     // parameter averaging propagates the guard's exception as a failed Spark job
                     String why = run.divergence();
@@ -142,11 +151,11 @@ public final class SparkPretrain {
                             + (epoch + 1) + " chunk " + (c + 1) + " trained with gradient sharing; this chunk is "
                             + "discarded, the last complete checkpoint is " + (lastCkpt == null ? "none" : lastCkpt));
                 }
-                step += stepsPerChunk[c];
-                stepsRun += stepsPerChunk[c];
+                step = epochStart + to;
+                stepsRun += to - from;
                 graph.getConfiguration().setIterationCount((int) step);
 
-                double progress = epoch + (c + 1) / (double) s.chunksPerEpoch(); // fractional epochs done
+                double progress = epoch + to / (double) spe; // fractional epochs done
                 double change = sg.getNetwork().params().sub(before).norm2Number().doubleValue();
                 String diverged = run.divergence();
                 double loss = probeLoss(sg.getNetwork(), probe);
@@ -154,13 +163,10 @@ public final class SparkPretrain {
                     throw diverged(epoch, c, diverged != null ? diverged : "probe loss " + loss, lastCkpt);
                 }
                 last = loss;
-                double rate = stepsPerChunk[c] * cfg.optim.batch() / secs;
+                double rate = (to - from) * cfg.optim.batch() / secs;
                 double elapsed = (System.nanoTime() - t0) / 1e9;
                 double eta = (total - step) * elapsed / Math.max(1, stepsRun);
                 double lr = sched.lr(Math.max(0, step - 1));
-                LOG.info(String.format("step %d/%d (%.0f%%) epoch %d/%d chunk %d/%d probe loss %.4f lr %.3g %.1f img/s ETA %s",
-                        step, total, 100.0 * step / total, epoch + 1, epochs, c + 1, s.chunksPerEpoch(),
-                        loss, lr, rate, Trainer.human(eta)));
                 Map<String, Object> rec = new LinkedHashMap<>();
                 rec.put("step", step);
                 rec.put("epoch", progress);
@@ -169,27 +175,37 @@ public final class SparkPretrain {
                 rec.put("img_per_s", rate);
                 rec.put("elapsed_s", elapsed);
                 rec.put("param_change", change); // L2 norm of the driver's parameter change in this chunk
+                Map<String, Integer> perExecutor = new java.util.TreeMap<>();
+                for (String e : served.value()) {
+                    int eq = e.lastIndexOf('=');
+                    perExecutor.merge(e.substring(0, eq), Integer.parseInt(e.substring(eq + 1)), Integer::sum);
+                }
+                rec.put("minibatches_per_executor", perExecutor);
+                String sharing = "";
                 if (updates != null) {
                     long m = updates.messages() - msgs0, b = updates.bytes() - bytes0;
                     rec.put("update_msgs", m);
                     rec.put("update_bytes", b);
                     // encoded bytes of one worker's update per step, relative to a dense fp32 gradient
-                    rec.put("update_vs_dense", m == 0 ? 0.0 : b / (double) m / denseBytes);
-                    LOG.info(String.format("gradient sharing: %d updates received, %.1f KiB each = %.4f x the dense "
-                            + "gradient (%.1f KiB); param change %.4g", m, m == 0 ? 0 : b / 1024.0 / m,
-                            m == 0 ? 0.0 : b / (double) m / denseBytes, denseBytes / 1024.0, change));
+                    double vsDense = m == 0 ? 0.0 : b / (double) m / denseBytes;
+                    rec.put("update_vs_dense", vsDense);
+                    sharing = String.format(" | %d updates x %.1f KiB = %.4f x dense", m, m == 0 ? 0 : b / 1024.0 / m, vsDense);
                 }
                 run.appendMetrics(json(rec));
 
-                boolean epochEnd = c + 1 == s.chunksPerEpoch();
+                boolean epochEnd = to == spe;
                 Map<String, Object> extra = Map.of("chunk", epochEnd ? 0 : c + 1, "chunks_per_epoch", s.chunksPerEpoch(),
                         "probe_loss", loss);
                 lastCkpt = ckpts.save(graph, new Checkpoints.Provenance(step, epochEnd ? epoch + 1 : epoch,
                         cfg.run.seed(), cfg.render(), cfg.fingerprint(), cfg.architectureFingerprint(), method.name()),
                         extra, cfg.run.keepCheckpoints());
-                LOG.info("checkpoint {}", lastCkpt);
+                // the one line per chunk (DL4J's own loggers are at WARN: log4j2.properties)
+                LOG.info(String.format("step %d/%d (%.0f%%) epoch %d/%d chunk %d/%d probe loss %.4f lr %.3g %.1f img/s "
+                                + "ETA %s | param change %.3g | minibatches %s%s | checkpoint %s",
+                        step, total, 100.0 * step / total, epoch + 1, epochs, c + 1, s.chunksPerEpoch(),
+                        loss, lr, rate, Trainer.human(eta), change, perExecutor, sharing, lastCkpt));
                 boolean budgetNow = budgetNanos > 0 && System.nanoTime() - t0 >= budgetNanos;
-                boolean stepsDone = cfg.optim.steps() > 0 && step >= total; // optim.steps: chunk granularity
+                boolean stepsDone = cfg.optim.steps() > 0 && step >= total; // the chunk was cut at optim.steps
                 boolean stopNow = budgetNow || stepsDone;
                 if (!hooks.isEmpty() && (epochEnd || stopNow)) {
                     boolean lastOne = stopNow || (epochEnd && epoch + 1 == epochs);
@@ -211,6 +227,7 @@ public final class SparkPretrain {
                     break outer;
                 }
             }
+            planB.destroy();
             epochsDone = epoch + 1;
         }
         records.unpersist();

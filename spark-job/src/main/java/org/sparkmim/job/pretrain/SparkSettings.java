@@ -11,20 +11,23 @@ import java.util.List;
  * The {@code mim.spark.*} and {@code mim.debug.*} keys (spark-job/src/main/resources/reference.conf), validated.
  * Errors name the key, the value, where it came from (file:line or --set) and what is allowed.
  */
-public record SparkSettings(String sync, int workers, int workersPerNode, double threshold, int averagingFrequency,
+public record SparkSettings(String sync, int workers, int workersPerNode, double threshold, double thresholdRatio, int averagingFrequency,
                             String approach, int chunksPerEpoch, int probeImages, String resume,
                             String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
                             int nanAtChunk, long pauseInCheckpointMs) implements Serializable {
 
-    /** threshold = auto: NaN here, resolved from the LR schedule by {@link #initialThreshold}. */
+    /** threshold = auto: NaN here, resolved from the LR schedule by {@link #thresholdAlgorithm}. */
     static final double AUTO = Double.NaN;
 
     /**
-     * The encoder's initial threshold. Threshold encoding moves each parameter by +-threshold per message, so the
-     * threshold must be about the per-step update, which with AdamW is about the LR: auto = the peak LR.
+     * The gradient-sharing encoder's threshold. auto: {@link LrThreshold}, threshold-ratio × the scheduled LR at
+     * every step (floor: 1e-4 of that at the peak). A number: DL4J's AdaptiveThresholdAlgorithm starting there
+     * (its 0.01%..1% sparsity band; DL4J's own default, kept for comparison).
      */
-    public double initialThreshold(MimConfig cfg) {
-        return Double.isNaN(threshold) ? cfg.optim.peakLr() : threshold;
+    public org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm thresholdAlgorithm(
+            org.sparkmim.model.train.WarmupCosineSchedule schedule) {
+        return Double.isNaN(threshold) ? new LrThreshold(schedule, thresholdRatio, 1e-4 * thresholdRatio * schedule.peakLr)
+                : new org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.AdaptiveThresholdAlgorithm(threshold);
     }
 
     public static SparkSettings of(MimConfig cfg) {
@@ -35,6 +38,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 (int) num(s, "workers", 1, 100000),
                 (int) num(s, "workers-per-node", 1, 1),
                 "auto".equals(s.getValue("threshold").unwrapped()) ? AUTO : num(s, "threshold", 1e-9, 1),
+                num(s, "threshold-ratio", 0.01, 100),
                 (int) num(s, "averaging-frequency", 1, 1e6),
                 oneOf(s, "approach", List.of("direct", "export")),
                 (int) num(s, "chunks-per-epoch", 1, 10000),
@@ -58,7 +62,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
 
     /** The same settings with resume = auto (a restart after a failure continues from the last checkpoint). */
     public SparkSettings resumingAuto() {
-        return new SparkSettings(sync, workers, workersPerNode, threshold, averagingFrequency, approach, chunksPerEpoch,
+        return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, averagingFrequency, approach, chunksPerEpoch,
                 probeImages, "auto", controllerAddress, port, networkMask, minShmMb, maxRestarts, nanAtChunk,
                 pauseInCheckpointMs);
     }

@@ -1,6 +1,6 @@
 package org.sparkmim.job.pretrain;
 
-import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.AdaptiveThresholdAlgorithm;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
 import org.deeplearning4j.spark.api.TrainingMaster;
@@ -34,17 +34,20 @@ final class TrainingMasters {
     }
 
     /**
-     * @param threshold  the encoder's initial threshold ({@link SparkSettings#initialThreshold})
+     * @param threshold  the gradient-sharing encoder's threshold ({@link SparkSettings#thresholdAlgorithm})
      * @param controller the driver's address as executors see it
      * @param local      local[*] master: executors share the driver's loopback, so pin Aeron to 127.0.0.0/8
      */
-    static TrainingMaster<?, ?> build(SparkSettings s, int batchPerWorker, double threshold, String controller,
+    static TrainingMaster<?, ?> build(SparkSettings s, int batchPerWorker, ThresholdAlgorithm threshold, String controller,
                                       boolean local) {
         RDDTrainingApproach approach = "export".equals(s.approach()) ? RDDTrainingApproach.Export
                 : RDDTrainingApproach.Direct;
         if ("averaging".equals(s.sync())) {
             return new ParameterAveragingTrainingMaster.Builder(batchPerWorker)
                     .batchSizePerWorker(batchPerWorker)
+                    // Not .saveUpdater(true): DL4J documents it as the default but its Builder never sets it, so every
+                    // split restarts AdamW's moments from zero (part of averaging's gap to the JVM, EngineParityTest).
+                    // Turned on, it diverged (NaN in the second chunk) with our parameterised vertices: open.
                     .averagingFrequency(s.averagingFrequency())
                     .workerPrefetchNumBatches(2)
                     .rddTrainingApproach(approach)
@@ -62,7 +65,7 @@ final class TrainingMasters {
         else if (!s.networkMask().isEmpty()) vc.networkMask(s.networkMask());
         SharedTrainingMaster tm = new SharedTrainingMaster.Builder(vc.build(), batchPerWorker)
                 .batchSizePerWorker(batchPerWorker)
-                .thresholdAlgorithm(new AdaptiveThresholdAlgorithm(threshold))
+                .thresholdAlgorithm(threshold)
                 .workersPerNode(s.workersPerNode())
                 .workerPrefetchNumBatches(2)
                 .rddTrainingApproach(approach)
