@@ -71,14 +71,6 @@ public final class EpochPlan implements java.io.Serializable {
         return c * stepsPerEpoch() / chunks;
     }
 
-    /** Chunk of a step within the epoch. */
-    public int chunkOf(long step) {
-        int c = (int) (step * chunks / stepsPerEpoch());
-        while (chunkStart(c + 1) <= step) c++; // integer division can place the boundary one low
-        while (chunkStart(c) > step) c--;
-        return c;
-    }
-
     /**
      * The epoch's image indices in training order, for a data set held in memory (the JVM trainer): position p
      * holds the image whose rank is the p-th smallest.
