@@ -78,12 +78,27 @@ public final class MaeGraph {
     /** Graph builder with the settings every MIM graph needs (workspaces ENABLED for gradient sharing). */
     public static ComputationGraphConfiguration.GraphBuilder builder(long seed, DataType dt) {
         return new NeuralNetConfiguration.Builder()
-                .seed(seed)
+                .seed(initSeed(seed))
                 .updater(new org.nd4j.linalg.learning.config.NoOp()) // only param-free layers use it
                 .dataType(dt)
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
                 .graphBuilder();
+    }
+
+    /**
+     * The ND4J RNG seed for a run seed. ND4J's native RNG treats seed 0 as "no seed": after setSeed(0) every
+     * process draws different numbers (measured: a 1000-element rand summed to 510.2 and 506.7 in two JVMs, while
+     * seeds 1, 2, -1 repeat exactly). run.seed = 0 is the default, so the initial weights, and with them the
+     * random-init floor of evaluate, changed from process to process and from engine to engine. A splitmix64 mix
+     * keeps distinct run seeds distinct and never yields 0.
+     */
+    public static long initSeed(long runSeed) {
+        long z = runSeed + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z = z ^ (z >>> 31);
+        return z != 0 ? z : 1;
     }
 
     /** embedded [B,1+K,D] → enc0..enc{L-1} (each also fed keyBias [B,1+K] if not null) → {@link #LATENT}. */

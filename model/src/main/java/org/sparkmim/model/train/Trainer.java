@@ -108,10 +108,11 @@ public final class Trainer {
     /**
      * A graph whose initial parameters depend only on the seed. The custom vertices draw from ND4J's global RNG
      * (Ops.xavierUniform/normal) and DL4J's init() does not reseed it, so without this two graphs built from the
-     * same config differed (measured: different parameters on every call in one JVM).
+     * same config differed (measured: different parameters on every call in one JVM). DL4J's init() reseeds from
+     * the conf's seed, which {@link org.sparkmim.model.mae.MaeGraph#builder} sets the same way.
      */
     public static ComputationGraph initialized(org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf, long seed) {
-        Nd4j.getRandom().setSeed(seed);
+        Nd4j.getRandom().setSeed(org.sparkmim.model.mae.MaeGraph.initSeed(seed));
         ComputationGraph g = new ComputationGraph(conf);
         g.init();
         return g;
