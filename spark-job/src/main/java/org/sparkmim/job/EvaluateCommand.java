@@ -70,24 +70,11 @@ public class EvaluateCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Map<String, String> overrides = new LinkedHashMap<>(opts.set);
         if (feature != null) overrides.put("eval.feature", feature);
+        if (holdout < 0) throw new CommandLine.ParameterException(spec.commandLine(), "--holdout " + holdout + " is invalid: allowed >= 0");
         Encoders.Loaded ck = Encoders.open(checkpoint, opts.conf, overrides);
         // a holdout evaluation must not overwrite the run's real eval.json / report
         Path outDir = (out != null ? out : holdout > 0 ? ck.runDir().resolve("eval-holdout") : ck.runDir()).toAbsolutePath();
-        Path dataDir = FashionMnist.locate(data != null ? data : ck.cfg().data.path());
-        System.err.printf("evaluate %s (step %s, epoch %s) on %s, feature %s, output %s%n", ck.checkpoint(),
-                ck.provenance().get("step"), ck.provenance().get("epoch"), dataDir, ck.cfg().eval.featureSpec().label(), outDir);
-        if (holdout < 0) throw new CommandLine.ParameterException(spec.commandLine(), "--holdout " + holdout + " is invalid: allowed >= 0");
-        ImageSource source = IdxImageSource.open(dataDir, trainLimit, testLimit, holdout);
-        Map<String, Object> report;
-        try (LocalSpark spark = LocalSpark.start("spark-mim evaluate", master)) {
-            JavaSparkContext sc = spark.javaContext();
-            Evaluation.Splits splits = new Evaluation.Splits(source.labels("train"), source.labels("test"),
-                    source.classNames(), source.describe());
-            report = Evaluation.run(ck, new SparkFeatures(sc, source, ck.checkpoint(), ck.cfg()), splits, outDir);
-        }
-        if (Files.isRegularFile(outDir.resolve("metrics.jsonl")) || Files.isRegularFile(outDir.resolve("config.conf"))) {
-            ReportPage.write(outDir);
-        }
+        Map<String, Object> report = evaluate(ck, data, trainLimit, testLimit, holdout, master, outDir, null);
         System.err.println(report.get("verdict_reason"));
         @SuppressWarnings("unchecked")
         Map<String, Object> floors = (Map<String, Object>) report.get("floors");
@@ -97,5 +84,30 @@ public class EvaluateCommand implements Callable<Integer> {
                 .put("knn_top5", report.get("knn_top5")).put("probe_top1", report.get("probe_top1"))
                 .put("floors", floors).put("elapsed_s", PretrainCommand.round((System.nanoTime() - t0) / 1e9)).print();
         return ExitCodes.OK;
+    }
+
+    /**
+     * evaluate's protocol on one opened checkpoint: features on Spark executors (a local Spark unless under
+     * spark-submit or given a master), kNN + linear probe of the encoder and its floors on the driver, eval.json and
+     * confusion.png (and a refreshed report.html for a run directory) in outDir. {@code data} null = the
+     * checkpoint's data.path; floorCache as in {@link Evaluation#run}.
+     */
+    static Map<String, Object> evaluate(Encoders.Loaded ck, String data, int trainLimit, int testLimit, int holdout,
+                                        String master, Path outDir, Map<String, org.sparkmim.model.eval.Scores> floorCache) {
+        Path dataDir = FashionMnist.locate(data != null ? data : ck.cfg().data.path());
+        System.err.printf("evaluate %s (step %s, epoch %s) on %s, feature %s, output %s%n", ck.checkpoint(),
+                ck.provenance().get("step"), ck.provenance().get("epoch"), dataDir, ck.cfg().eval.featureSpec().label(), outDir);
+        ImageSource source = IdxImageSource.open(dataDir, trainLimit, testLimit, holdout);
+        Map<String, Object> report;
+        try (LocalSpark spark = LocalSpark.start("spark-mim evaluate", master)) {
+            JavaSparkContext sc = spark.javaContext();
+            Evaluation.Splits splits = new Evaluation.Splits(source.labels("train"), source.labels("test"),
+                    source.classNames(), source.describe());
+            report = Evaluation.run(ck, new SparkFeatures(sc, source, ck.checkpoint(), ck.cfg()), splits, outDir, floorCache);
+        }
+        if (Files.isRegularFile(outDir.resolve("metrics.jsonl")) || Files.isRegularFile(outDir.resolve("config.conf"))) {
+            ReportPage.write(outDir);
+        }
+        return report;
     }
 }

@@ -13,8 +13,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,14 +20,14 @@ import java.util.concurrent.Callable;
 
 /** Experiments over several runs. */
 @Command(name = "experiment", mixinStandardHelpOptions = true, description = "Experiments over several pretraining runs.",
-        subcommands = {ExperimentCommand.CompareMethods.class})
+        subcommands = {ExperimentCommand.CompareMethods.class, ExperimentEngines.class})
 public class ExperimentCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (compare)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (compare, engines)");
     }
 
     @Command(name = "compare", mixinStandardHelpOptions = true,
@@ -75,14 +73,8 @@ public class ExperimentCommand implements Runnable {
         @Option(names = "--eval-test", defaultValue = "5000", description = "Test images scored at the end (0 = all; default ${DEFAULT-VALUE}).")
         int evalTest;
 
-        @Option(names = "--out", description = "Directory for the runs and the comparison (default runs/compare-TIMESTAMP).")
-        Path out;
-
-        @Option(names = "--results", description = "Markdown file the table is appended to (default docs/RESULTS.md of the install).")
-        Path results;
-
-        @Option(names = "--no-results", description = "Do not append to the results file.")
-        boolean noResults;
+        @Mixin
+        ResultsOptions output = new ResultsOptions();
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -92,8 +84,7 @@ public class ExperimentCommand implements Runnable {
             long t0 = System.nanoTime();
             List<String> sw = sweep.stream().filter(s -> !s.isBlank()).toList();
             List<Compare.Variant> plan = Compare.plan(methods, ratio, sw, ratios);
-            Path dir = (out != null ? out : Path.of("runs", "compare-"
-                    + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))).toAbsolutePath();
+            Path dir = output.dir("compare");
             Path presetPath = CommonOptions.presetPath(opts.preset != null ? opts.preset : "compare");
             // the variant's keys win over --set: a compare run is defined by its method and mask ratio
             java.util.function.Function<Map<String, String>, MimConfig> configFor = extra -> {
@@ -113,15 +104,11 @@ public class ExperimentCommand implements Runnable {
             String command = "bin/spark-mim " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
             String md = CompareReport.write(dir, r, claims, command, LocalDate.now().toString());
             System.out.print(md);
-            Path resultsFile = results != null ? results : Home.dir().resolve("docs").resolve("RESULTS.md");
-            if (!noResults) {
-                CompareReport.appendTo(resultsFile, md);
-                System.err.println("appended to " + resultsFile);
-            }
+            Path resultsFile = output.append(md);
             new Summary("experiment compare").put("dir", dir.toString()).put("table", dir.resolve("compare.md").toString())
                     .put("plot", dir.resolve("compare.png").toString()).put("runs", plan.size())
                     .put("emae_claim", claims.emae()).put("sbam_claim", claims.sbam())
-                    .put("results", noResults ? null : resultsFile.toString())
+                    .put("results", resultsFile == null ? null : resultsFile.toString())
                     .put("elapsed_s", PretrainCommand.round((System.nanoTime() - t0) / 1e9)).print();
             return ExitCodes.OK;
         }

@@ -236,7 +236,7 @@ public final class MimConfig {
     public static MimConfig load(Path presetOrNull, Path confFileOrNull, Map<String, String> overrides) {
         Config c = userLayers(confFileOrNull, overrides);
         if (presetOrNull != null) c = c.withFallback(ConfigFactory.parseFile(presetOrNull.toFile()));
-        c = c.withFallback(ConfigFactory.defaultReference()).resolve();
+        c = c.withFallback(reference()).resolve();
         checkUnknownKeys(c);
         return new MimConfig(c);
     }
@@ -253,7 +253,10 @@ public final class MimConfig {
             if (!Files.isRegularFile(confFileOrNull)) {
                 throw new IllegalArgumentException("--conf " + confFileOrNull + ": no such file");
             }
-            c = c.withFallback(ConfigFactory.parseFile(confFileOrNull.toFile()));
+            // keys under mim { } or relative to it (a rendered config, like a run's config.conf, is relative);
+            // relative keys used to be read at the root and so silently ignored
+            Config f = ConfigFactory.parseFile(confFileOrNull.toFile());
+            c = c.withFallback(f.hasPath("mim") ? f : f.atPath("mim"));
         }
         return c;
     }
@@ -267,9 +270,19 @@ public final class MimConfig {
         Config stored = ConfigFactory.parseString(rendered,
                 com.typesafe.config.ConfigParseOptions.defaults().setOriginDescription(originDescription)).atPath("mim");
         Config c = userLayers(confFileOrNull, overrides);
-        c = c.withFallback(stored).withFallback(ConfigFactory.defaultReference()).resolve();
+        c = c.withFallback(stored).withFallback(reference()).resolve();
         checkUnknownKeys(c);
         return new MimConfig(c);
+    }
+
+    /**
+     * reference.conf under the JVM's system properties (Typesafe's defaultReference), without mim.home: bin/spark-mim
+     * passes the install directory as -Dmim.home, which is where the tool lives, not a setting of the run. Kept, it
+     * entered every rendered config and fingerprint (so they depended on the checkout's path) and a rendered config
+     * failed to load in a JVM started without it (spark-submit: "unknown config key mim.home").
+     */
+    private static Config reference() {
+        return ConfigFactory.defaultReference().withoutPath("mim.home");
     }
 
     public static MimConfig load(Map<String, String> overrides) {
@@ -283,7 +296,7 @@ public final class MimConfig {
 
     /** A typo in a key must not silently fall back to a default. */
     private static void checkUnknownKeys(Config c) {
-        Config ref = ConfigFactory.defaultReference();
+        Config ref = reference();
         for (Map.Entry<String, ConfigValue> e : c.getConfig("mim").entrySet()) {
             String k = "mim." + e.getKey();
             if (!ref.hasPathOrNull(k)) {
@@ -333,7 +346,7 @@ public final class MimConfig {
         // Config subtrees do not know their path; every caller passes a subtree of mim.<section>
         for (String s : List.of("model", "method", "optim", "data", "run", "eval")) {
             // find which section holds this exact key (names are unique across sections)
-            if (ConfigFactory.defaultReference().hasPathOrNull("mim." + s + "." + key)) return "mim." + s + "." + key;
+            if (reference().hasPathOrNull("mim." + s + "." + key)) return "mim." + s + "." + key;
         }
         return key;
     }

@@ -20,6 +20,39 @@ class MimConfigTest {
     }
 
     @Test
+    void aConfFileMayHoldKeysUnderMimOrRelativeToIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path under = dir.resolve("under.conf"), relative = dir.resolve("relative.conf");
+        java.nio.file.Files.writeString(under, "mim { model { depth = 3 }, optim.batch = 32 }\n");
+        java.nio.file.Files.writeString(relative, "model { depth = 3 }\noptim.batch = 32\n");
+        for (java.nio.file.Path f : new java.nio.file.Path[]{under, relative}) {
+            MimConfig c = MimConfig.load(null, f, Map.of("optim.batch", "16"));
+            assertThat(c.model.depth).as(f.toString()).isEqualTo(3);
+            assertThat(c.optim.batch()).as("--set wins over " + f).isEqualTo(16);
+        }
+        // a rendered config (what a run directory's config.conf holds) loads back to the same config
+        MimConfig a = MimConfig.load(Map.of("model.depth", "4", "optim.base-lr", "3e-4"));
+        java.nio.file.Path rendered = dir.resolve("rendered.conf");
+        java.nio.file.Files.writeString(rendered, a.render());
+        assertThat(MimConfig.load(null, rendered, Map.of()).fingerprint()).isEqualTo(a.fingerprint());
+    }
+
+    @Test
+    void theInstallDirectoryIsNotPartOfTheConfig() {
+        String fp = MimConfig.load(Map.of()).fingerprint();
+        String before = System.getProperty("mim.home");
+        System.setProperty("mim.home", "/some/checkout"); // what bin/spark-mim passes
+        com.typesafe.config.ConfigFactory.invalidateCaches();
+        try {
+            MimConfig c = MimConfig.load(Map.of());
+            assertThat(c.tree().hasPath("home")).isFalse();
+            assertThat(c.fingerprint()).isEqualTo(fp);
+        } finally {
+            if (before == null) System.clearProperty("mim.home"); else System.setProperty("mim.home", before);
+            com.typesafe.config.ConfigFactory.invalidateCaches();
+        }
+    }
+
+    @Test
     void overridesChangeFingerprintsAndArchitectureFingerprintTracksOnlyModelAndMethod() {
         MimConfig a = MimConfig.load(Map.of());
         MimConfig lr = MimConfig.load(Map.of("optim.base-lr", "3e-4"));

@@ -1,5 +1,6 @@
 package org.sparkmim.job.pretrain;
 
+import org.sparkmim.job.deploy.LocalCluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +26,7 @@ class ClusterBench {
 
     @Test
     void oneVersusTwoExecutors() throws Exception {
-        try (StandaloneCluster cluster = StandaloneCluster.start(tmp.resolve("cluster"), 2)) {
+        try (LocalCluster cluster = LocalCluster.start(tmp.resolve("cluster"), 2)) {
             StandaloneClusterTest.cluster = cluster;
             List<String> report = new ArrayList<>();
             for (int executors : new int[] {1, 2}) {
@@ -33,7 +34,7 @@ class ClusterBench {
                 // 8192 images, global batch 128, 2 epochs x 4 chunks: 16 steps per chunk, the first chunk is warm-up
                 Process p = cluster.submit("bench-" + executors, StandaloneClusterTest.env(executors),
                         StandaloneClusterTest.job(run, "data.train-limit=8192", "spark.chunks-per-epoch=4"));
-                assertThat(StandaloneCluster.await(p, StandaloneClusterTest.JOB_TIMEOUT)).isZero();
+                assertThat(LocalCluster.await(p, StandaloneClusterTest.JOB_TIMEOUT)).isZero();
                 report.add(describe(executors, run, StandaloneClusterTest.lastJson(cluster.log("bench-" + executors + ".out"))));
             }
             report.forEach(System.out::println);

@@ -1,5 +1,6 @@
 package org.sparkmim.job.pretrain;
 
+import org.sparkmim.job.deploy.LocalCluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
@@ -28,11 +29,11 @@ class StandaloneClusterTest {
 
     @TempDir
     static Path tmp;
-    static StandaloneCluster cluster;
+    static LocalCluster cluster;
 
     @BeforeAll
     static void start() throws Exception {
-        cluster = StandaloneCluster.start(tmp.resolve("cluster"), 2);
+        cluster = LocalCluster.start(tmp.resolve("cluster"), 2);
     }
 
     @AfterAll
@@ -53,15 +54,15 @@ class StandaloneClusterTest {
     }
 
     static Map<String, String> env(int executors) {
-        return cluster.submitEnv(executors, StandaloneCluster.freePort());
+        return cluster.submitEnv(executors, LocalCluster.freePort());
     }
 
     @Test
     void twoExecutorsShareGradientsAndTheProbeLossFallsInEveryChunk() throws Exception {
         Path run = tmp.resolve("train");
         Process p = cluster.submit("train", env(2), job(run));
-        int rc = StandaloneCluster.await(p, JOB_TIMEOUT);
-        String err = StandaloneCluster.read(cluster.log("train.err"));
+        int rc = LocalCluster.await(p, JOB_TIMEOUT);
+        String err = LocalCluster.read(cluster.log("train.err"));
         assertThat(rc).as("exit code; driver log:\n%s", tail(err)).isZero();
 
         JsonNode summary = lastJson(cluster.log("train.out"));
@@ -111,10 +112,10 @@ class StandaloneClusterTest {
         Thread.sleep(3000);
         List<ProcessHandle> execs = cluster.executors();
         assertThat(execs).as("executor JVMs").hasSize(2);
-        StandaloneCluster.kill(execs.get(0));
+        LocalCluster.kill(execs.get(0));
 
-        int rc = StandaloneCluster.await(p, JOB_TIMEOUT);
-        String err = StandaloneCluster.read(cluster.log("exec-kill.err"));
+        int rc = LocalCluster.await(p, JOB_TIMEOUT);
+        String err = LocalCluster.read(cluster.log("exec-kill.err"));
         assertThat(rc).as("exit code; driver log:\n%s", tail(err)).isZero();
         assertThat(err).contains("restart 1 of mim.spark.max-restarts");
         JsonNode summary = lastJson(cluster.log("exec-kill.out"));
@@ -138,15 +139,15 @@ class StandaloneClusterTest {
         Process p = cluster.submit("driver-kill-1", env(2), job(run, "debug.pause-in-checkpoint-ms=4000"));
         awaitLog(p, "driver-kill-1.err", "checkpoint file:"); // checkpoint 1 published (after its pause)
         Path tmp2 = awaitFile(p, ckpts, ".ckpt-", ".zip.tmp");  // checkpoint 2 uploaded, rename pending
-        StandaloneCluster.kill(p.toHandle());
+        LocalCluster.kill(p.toHandle());
         p.waitFor();
         List<String> left = names(ckpts);
         assertThat(left).as("checkpoints when the driver died").hasSize(2).contains(tmp2.getFileName().toString());
         String complete = left.stream().filter(n -> n.startsWith("ckpt-")).findFirst().orElseThrow();
 
         Process again = cluster.submit("driver-kill-2", env(2), job(run));
-        int rc = StandaloneCluster.await(again, JOB_TIMEOUT);
-        assertThat(rc).as("exit code; driver log:\n%s", tail(StandaloneCluster.read(cluster.log("driver-kill-2.err")))).isZero();
+        int rc = LocalCluster.await(again, JOB_TIMEOUT);
+        assertThat(rc).as("exit code; driver log:\n%s", tail(LocalCluster.read(cluster.log("driver-kill-2.err")))).isZero();
         JsonNode summary = lastJson(cluster.log("driver-kill-2.out"));
         assertThat("ckpt-" + summary.get("resumed_from_step").asLong() + ".zip").isEqualTo(complete);
         assertThat(summary.get("epochs").asInt()).isEqualTo(2);
@@ -158,8 +159,8 @@ class StandaloneClusterTest {
     void nanStopsTheRunWithExitCode4AndKeepsTheLastGoodCheckpoint() throws Exception {
         Path run = tmp.resolve("nan");
         Process p = cluster.submit("nan", env(2), job(run, "debug.nan-at-chunk=1", "optim.epochs=1"));
-        int rc = StandaloneCluster.await(p, JOB_TIMEOUT);
-        String err = StandaloneCluster.read(cluster.log("nan.err"));
+        int rc = LocalCluster.await(p, JOB_TIMEOUT);
+        String err = LocalCluster.read(cluster.log("nan.err"));
         assertThat(rc).as("exit code; driver log:\n%s", tail(err)).isEqualTo(4);
         assertThat(err).contains("diverged").containsPattern("last good checkpoint: \\S*ckpt-\\d+\\.zip");
         assertThat(names(run.resolve("checkpoints"))).hasSize(1).allMatch(n -> n.matches("ckpt-\\d+\\.zip"));
@@ -188,7 +189,7 @@ class StandaloneClusterTest {
 
     static void awaitLog(Process job, String log, String text) throws Exception {
         while (job.isAlive()) {
-            if (StandaloneCluster.read(cluster.log(log)).contains(text)) return;
+            if (LocalCluster.read(cluster.log(log)).contains(text)) return;
             Thread.sleep(100);
         }
         throw new AssertionError("job exited (" + job.exitValue() + ") before its log showed '" + text + "'");

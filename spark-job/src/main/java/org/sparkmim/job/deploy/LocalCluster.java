@@ -1,4 +1,4 @@
-package org.sparkmim.job.pretrain;
+package org.sparkmim.job.deploy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -28,9 +28,11 @@ import java.util.stream.Stream;
  * a Master on 127.0.0.1 and Workers on 127.0.0.2, 127.0.0.3, ... with 1 core each, as child processes. Jobs are
  * submitted through {@code deploy/submit-standalone.sh}. {@link #close()} kills every process it started, and
  * their descendants (executors are the Workers' children, the submit script's JVM is a child of its shell).
+ * {@code experiment engines --cluster-workers N} trains on one, and so do the standalone cluster tests: a way to
+ * run the real multi-executor path (separate executor JVMs, gradient sharing over Aeron UDP) on one machine.
  */
-final class StandaloneCluster implements AutoCloseable {
-    static final Path HOME = Path.of("").toAbsolutePath().getParent(); // surefire runs in spark-job/
+public final class LocalCluster implements AutoCloseable {
+    public static final Path HOME = org.sparkmim.job.Home.dir();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path dir;
@@ -43,10 +45,10 @@ final class StandaloneCluster implements AutoCloseable {
     private final List<Process> workers = new ArrayList<>();
     private final List<Process> jobs = new ArrayList<>();
 
-    private StandaloneCluster(Path dir) throws IOException {
+    private LocalCluster(Path dir) throws IOException {
         this.dir = Files.createDirectories(dir);
         Path cpFile = HOME.resolve("spark-job/target/classpath.txt");
-        if (!Files.exists(cpFile)) throw new IllegalStateException(cpFile + " missing: run mvn process-test-classes");
+        if (!Files.exists(cpFile)) throw new IllegalStateException(cpFile + " missing: build the project first (mvn -B install -DskipTests)");
         this.cp = HOME.resolve("spark-job/target/classes") + ":" + Files.readString(cpFile).trim();
         this.flags = List.of(jvmFlags().split("\\s+"));
         this.masterPort = freePort();
@@ -63,8 +65,8 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /** Starts a Master and {@code nWorkers} Workers and waits until all Workers are registered. */
-    static StandaloneCluster start(Path dir, int nWorkers) throws Exception {
-        StandaloneCluster c = new StandaloneCluster(dir);
+    public static LocalCluster start(Path dir, int nWorkers) throws Exception {
+        LocalCluster c = new LocalCluster(dir);
         try {
             c.daemons.add(c.java("master", Map.of(), "org.apache.spark.deploy.master.Master",
                     "--properties-file", c.properties.toString(), "-h", "127.0.0.1", "-p", String.valueOf(c.masterPort),
@@ -90,12 +92,12 @@ final class StandaloneCluster implements AutoCloseable {
         workers.add(p);
     }
 
-    String masterUrl() {
+    public String masterUrl() {
         return "spark://127.0.0.1:" + masterPort;
     }
 
     /** The submit script's environment for this cluster (sizes small enough for a 2-core test host). */
-    Map<String, String> submitEnv(int executors, int aeronPort) {
+    public Map<String, String> submitEnv(int executors, int aeronPort) {
         return Map.of("MASTER", masterUrl(), "MIM_SPARK_PROPERTIES", properties.toString(),
                 "MIM_EXECUTORS", String.valueOf(executors), "MIM_EXECUTOR_CORES", "1",
                 "MIM_EXECUTOR_HEAP", "2g", "MIM_EXECUTOR_OFFHEAP", "2g", "MIM_DRIVER_MEMORY", "3g",
@@ -103,7 +105,7 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /** Runs deploy/submit-standalone.sh with these job arguments; stdout/stderr go to {@code name.out/.err}. */
-    Process submit(String name, Map<String, String> env, List<String> args) throws IOException {
+    public Process submit(String name, Map<String, String> env, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("bash", HOME.resolve("deploy/submit-standalone.sh").toString()));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(HOME.toFile())
@@ -115,17 +117,17 @@ final class StandaloneCluster implements AutoCloseable {
         return p;
     }
 
-    Path log(String name) {
+    public Path log(String name) {
         return dir.resolve(name);
     }
 
     /** A log as text (malformed bytes replaced: a log is evidence, not input). */
-    static String read(Path log) throws IOException {
+    public static String read(Path log) throws IOException {
         return new String(Files.readAllBytes(log), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** Waits for a submitted job; kills it (and its children) if it outlives the timeout. */
-    static int await(Process p, Duration timeout) throws InterruptedException {
+    public static int await(Process p, Duration timeout) throws InterruptedException {
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             kill(p.toHandle());
             throw new AssertionError("job did not finish within " + timeout);
@@ -134,7 +136,7 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /** PIDs of the running executor JVMs (CoarseGrainedExecutorBackend children of the Workers). */
-    List<ProcessHandle> executors() {
+    public List<ProcessHandle> executors() {
         return workers.stream().flatMap(Process::descendants)
                 .filter(h -> commandLine(h).contains("CoarseGrainedExecutorBackend"))
                 .toList();
@@ -151,7 +153,7 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /** Every executor's stderr so far (the Workers' work directories). */
-    String executorLogs() throws IOException {
+    public String executorLogs() throws IOException {
         StringBuilder sb = new StringBuilder();
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.filter(f -> f.getFileName().toString().equals("stderr")).sorted().toList()) {
@@ -162,7 +164,7 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /** The Master's view (the JSON of its web UI). */
-    JsonNode state() throws IOException, InterruptedException {
+    public JsonNode state() throws IOException, InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + uiPort + "/json/"))
                 .timeout(Duration.ofSeconds(10)).build();
@@ -209,7 +211,7 @@ final class StandaloneCluster implements AutoCloseable {
     }
 
     /** Kills a process and all its descendants, by PID, and waits for them to go. */
-    static void kill(ProcessHandle p) {
+    public static void kill(ProcessHandle p) {
         List<ProcessHandle> all = new ArrayList<>(p.descendants().toList());
         all.add(p);
         all.forEach(ProcessHandle::destroyForcibly);
@@ -232,7 +234,7 @@ final class StandaloneCluster implements AutoCloseable {
         return line.orElseThrow().substring("mim.jvm.flags=".length()).trim();
     }
 
-    static int freePort() {
+    public static int freePort() {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         } catch (IOException e) {
