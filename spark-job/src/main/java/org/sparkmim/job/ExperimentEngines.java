@@ -44,7 +44,8 @@ import java.util.concurrent.Callable;
                 + "evaluate's protocol (kNN + linear probe on frozen features, shared floors), and print and write the "
                 + "table (engines.md/.json in --out, appended to docs/RESULTS.md).")
 public class ExperimentEngines implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
     static final List<String> LOCAL = List.of("jvm", "averaging", "shared");
 
     @Mixin
@@ -250,10 +251,8 @@ public class ExperimentEngines implements Callable<Integer> {
             for (String line : Files.readAllLines(metrics)) {
                 JsonNode r = m.readTree(line);
                 if (r.has("update_vs_dense")) maxVsDense = Math.max(maxVsDense == null ? 0 : maxVsDense, r.get("update_vs_dense").asDouble());
-                if (r.has("param_change")) {
-                    boolean none = r.get("param_change").asDouble() == 0 || (r.has("update_msgs") && r.get("update_msgs").asLong() == 0);
-                    zero = (zero == null ? 0 : zero) + (none ? 1 : 0);
-                }
+                // a chunk that left the driver's weights where they were (the "param change 0.000")
+                if (r.has("param_change")) zero = (zero == null ? 0 : zero) + (r.get("param_change").asDouble() == 0 ? 1 : 0);
             }
         }
         System.err.printf(Locale.ROOT, "experiment engines: %s %s: %d steps, %.1f img/s, kNN %.2f, probe %.2f (%s)%n", t.engine,

@@ -144,7 +144,9 @@ public final class SparkPretrain {
                     throw diverged(epoch, c, why, lastCkpt);
                 }
                 double secs = (System.nanoTime() - tc) / 1e9;
+                long ts = System.nanoTime();
                 if (updates != null) updates.settle(300, 10_000); // the driver's model = every received update
+                double settleSecs = (System.nanoTime() - ts) / 1e9;
                 List<String> lost = watch.removed();
                 if (shared && lost.size() > lost0) {
                     throw new WorkerLostException("lost " + lost.subList(lost0, lost.size()) + " while epoch "
@@ -158,7 +160,9 @@ public final class SparkPretrain {
                 double progress = epoch + to / (double) spe; // fractional epochs done
                 double change = sg.getNetwork().params().sub(before).norm2Number().doubleValue();
                 String diverged = run.divergence();
+                long tp = System.nanoTime();
                 double loss = probeLoss(sg.getNetwork(), probe);
+                double probeSecs = (System.nanoTime() - tp) / 1e9;
                 if (diverged != null || !Double.isFinite(loss)) {
                     throw diverged(epoch, c, diverged != null ? diverged : "probe loss " + loss, lastCkpt);
                 }
@@ -191,14 +195,17 @@ public final class SparkPretrain {
                     rec.put("update_vs_dense", vsDense);
                     sharing = String.format(" | %d updates x %.1f KiB = %.4f x dense", m, m == 0 ? 0 : b / 1024.0 / m, vsDense);
                 }
-                run.appendMetrics(json(rec));
-
                 boolean epochEnd = to == spe;
                 Map<String, Object> extra = Map.of("chunk", epochEnd ? 0 : c + 1, "chunks_per_epoch", s.chunksPerEpoch(),
                         "probe_loss", loss);
+                long tk = System.nanoTime();
                 lastCkpt = ckpts.save(graph, new Checkpoints.Provenance(step, epochEnd ? epoch + 1 : epoch,
                         cfg.run.seed(), cfg.render(), cfg.fingerprint(), cfg.architectureFingerprint(), method.name()),
                         extra, cfg.run.keepCheckpoints());
+                // where a chunk's wall time went: the Spark job that trains it, then the driver's own steps
+                rec.put("seconds", Map.of("fit", round3(secs), "settle", round3(settleSecs), "probe", round3(probeSecs),
+                        "checkpoint", round3((System.nanoTime() - tk) / 1e9)));
+                run.appendMetrics(json(rec));
                 // the one line per chunk (DL4J's own loggers are at WARN: log4j2.properties)
                 LOG.info(String.format("step %d/%d (%.0f%%) epoch %d/%d chunk %d/%d probe loss %.4f lr %.3g %.1f img/s "
                                 + "ETA %s | param change %.3g | minibatches %s%s | checkpoint %s",
@@ -271,6 +278,10 @@ public final class SparkPretrain {
         return new Trainer.NonFiniteLossException("training diverged in epoch " + (epoch + 1) + " chunk " + (chunk + 1)
                 + ": " + why + "; last good checkpoint: " + (lastCkpt == null ? "none" : lastCkpt)
                 + ". Lower mim.optim.base-lr or check the data.");
+    }
+
+    private static double round3(double v) {
+        return Math.round(v * 1000) / 1000.0;
     }
 
     /** The method's loss on the fixed probe batch with the driver's current parameters (no regularization term). */

@@ -1,0 +1,69 @@
+package org.sparkmim.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparkmim.model.config.MimConfig;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * experiment engines end to end on the bundled Fashion-MNIST sample with a tiny model: the JVM engine and Spark
+ * gradient sharing train the same config for the same steps, both are scored with evaluate's protocol against one
+ * set of floors, and the table is written. (The quality bound between the engines is EngineParityTest's.)
+ */
+class ExperimentEnginesTest {
+
+    @Test
+    void trainsEachEngineForTheSameStepsAndScoresThemAgainstOneSetOfFloors(@TempDir Path tmp) throws Exception {
+        Path sample = Home.dir().resolve("data").resolve("fashion-mnist-sample");
+        Path results = tmp.resolve("RESULTS.md");
+        Files.writeString(results, "# Measured results\n");
+        Path out = tmp.resolve("eng");
+        CliTest.Run r = CliTest.run("experiment", "engines", "--engines", "jvm,shared", "--steps", "20",
+                "--eval-train", "1000", "--eval-test", "400", "--out", out.toString(), "--results", results.toString(),
+                "--set", "data.path=" + sample, "--set", "data.train-limit=1024", "--set", "model.dim=32",
+                "--set", "model.depth=1", "--set", "model.heads=2", "--set", "model.decoder-dim=32",
+                "--set", "model.decoder-depth=1", "--set", "optim.batch=64", "--set", "eval.probe-epochs=5",
+                "--set", "spark.chunks-per-epoch=2");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.summary().get("runs").asInt()).isEqualTo(2);
+
+        JsonNode json = new ObjectMapper().readTree(out.resolve("engines.json").toFile());
+        JsonNode rows = json.get("rows");
+        assertThat(rows).hasSize(2);
+        for (JsonNode row : rows) {
+            String name = row.get("label").asText();
+            assertThat(row.get("steps").asLong()).as(name + ": equal steps, no time budget").isEqualTo(20);
+            assertThat(row.get("img_per_sec").asDouble()).as(name).isPositive();
+            assertThat(row.get("knn_top1").asDouble()).as(name + " above chance").isGreaterThan(0.15);
+            // every run scored the same config: the experiment's settings (global mean feature) reached the checkpoint
+            Path runDir = Path.of(row.get("run_dir").asText());
+            JsonNode eval = new ObjectMapper().readTree(runDir.resolve("eval.json").toFile());
+            assertThat(eval.get("setup").get("feature").asText()).startsWith("mean");
+            assertThat(eval.get("floors")).as(name + ": one set of floors").isEqualTo(json.get("floors"));
+            MimConfig cfg = MimConfig.fromRendered(Files.readString(runDir.resolve("config.conf")), name, null, Map.of());
+            assertThat(cfg.run.timeBudgetMinutes()).isZero();
+        }
+        JsonNode shared = rows.get(1);
+        assertThat(shared.get("sync").asText()).isEqualTo("shared");
+        assertThat(shared.get("zero_update_chunks").asInt()).as("every chunk applied updates").isZero();
+        assertThat(shared.get("max_update_vs_dense").asDouble()).isPositive().isLessThanOrEqualTo(1 / 16.0 + 1e-3);
+
+        String md = Files.readString(out.resolve("engines.md"));
+        assertThat(md).contains("| jvm | jvm |", "| shared | spark local | shared | 1 | 20 |", "floors: raw pixels / random init");
+        assertThat(Files.readString(results)).startsWith("# Measured results\n").contains("### Engines at equal steps");
+    }
+
+    @Test
+    void anUnknownEngineIsRefusedNamingTheAllowedOnes(@TempDir Path tmp) {
+        CliTest.Run r = CliTest.run("experiment", "engines", "--engines", "jvm,horovod", "--out", tmp.toString(), "--no-results");
+        assertThat(r.code()).isNotZero();
+        assertThat(r.err()).contains("horovod", "jvm, averaging, shared");
+    }
+}
