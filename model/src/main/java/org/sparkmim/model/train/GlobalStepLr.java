@@ -1,47 +1,38 @@
 package org.sparkmim.model.train;
 
 import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.api.TrainingConfig;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
-import org.nd4j.linalg.learning.config.IUpdater;
 
 import java.io.Serializable;
-import java.util.IdentityHashMap;
-import java.util.Map;
 
 /**
- * Sets the learning rate of every parameter from the run's global step, on whichever JVM trains the model.
+ * Makes the model's iteration counter the run's global step, on whichever JVM trains it, before every update:
+ * the updater's LR schedule ({@link Trainer#schedule}, inside every Adam config of the graph), Adam's bias
+ * correction and the gradient-sharing threshold ({@code LrThreshold}) all read that counter.
  *
- * <p>Why not the updater's own ISchedule: on Spark workers DL4J's iteration counter is not the global step.
- * Measured on 1.0.0-M2(.1): under ParameterAveragingTrainingMaster each worker model restarts its counter at 0
- * for every averaging split, so the schedule never left its first warmup steps; under SharedTrainingMaster the
- * counter the schedule sees advanced ~2 per step (15 after 8 steps, +14 per 8 after), so warmup and cosine
- * finished at half time and the LR sat at min-lr (0) for the second half — the run then stopped learning
- * (parameter change per chunk 1.01, 1.10, 0.12, 0.0). This listener counts steps itself: the driver ships the
- * global step at the start of each fit ({@link #setBase}), the listener adds the steps it has seen on the worker,
- * and writes the LR into each parameter's updater config before the update is applied.
+ * <p>Why: on Spark workers DL4J's counter is not the global step. Measured on 1.0.0-M2(.1): under
+ * ParameterAveragingTrainingMaster each worker model restarts its counter at 0 for every averaging split
+ * ({@code ComputationGraphConfiguration.clone()} drops it), so the schedule never left its first warmup steps and
+ * Adam's bias correction restarted; under SharedTrainingMaster the counter advanced ~2 per step (15 after 8
+ * steps), so warmup and cosine finished at half time and the run then stopped learning (parameter change per
+ * chunk 1.01, 1.10, 0.12, 0.0). The driver ships the global step at the start of each fit ({@link #setBase}); the
+ * listener adds the steps it has seen on the worker. Under parameter averaging every split ships a fresh copy, so
+ * on the driver the listener follows DL4J's own split counter ({@link #followDriver}).
  *
- * <p>The worker counts the steps it has seen on top of the base it was shipped with, and writes that step into
- * the model's iteration counter before the updater runs, so Adam's bias correction and the threshold encoder
- * ({@code LrThreshold}) see the global step too. Under gradient sharing the worker keeps this listener for the
- * whole run. Under parameter averaging every averaging split ships a fresh copy and a fresh model whose counter
- * DL4J resets to 0 ({@code ComputationGraphConfiguration.clone()} drops it), which restarted Adam's bias
- * correction and left the LR at the chunk's first step in every split (measured: the same parameter change in
- * every chunk whatever the schedule). So on the driver this listener follows DL4J's own split counter ({@link
- * #followDriver}): each copy is serialized with base = the driver's iteration count at that moment.
+ * <p>It never touches the updater configs. An earlier version wrote the LR into them each step; DL4J groups
+ * parameters into updater blocks by comparing those configs when it builds an updater, so a worker that built
+ * its updater before the first write (parameter averaging with saved updater state) grouped them differently
+ * from the one that had saved the state: Adam's moments were read at the wrong offsets (negative second
+ * moments) and the first update of the second split was NaN.
  */
 public final class GlobalStepLr extends BaseTrainingListener implements Serializable {
-    private static final long serialVersionUID = 1L;
-    private final WarmupCosineSchedule schedule;
+    private static final long serialVersionUID = 2L;
     private volatile long base;
     private transient org.deeplearning4j.nn.conf.ComputationGraphConfiguration driver;
     private transient long seen;
-    private transient double applied = Double.NaN;
 
-    public GlobalStepLr(WarmupCosineSchedule schedule, long base) {
-        this.schedule = schedule;
+    public GlobalStepLr(long base) {
         this.base = base;
     }
 
@@ -70,38 +61,11 @@ public final class GlobalStepLr extends BaseTrainingListener implements Serializ
 
     @Override
     public void onGradientCalculation(Model model) {
-        long step = step();
-        ((ComputationGraph) model).getConfiguration().setIterationCount((int) step);
-        double lr = schedule.lr(step);
-        if (lr != applied) {
-            set((ComputationGraph) model, lr);
-            applied = lr;
-        }
+        ((ComputationGraph) model).getConfiguration().setIterationCount((int) step());
     }
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
         seen++;
-    }
-
-    /**
-     * Fixed LR for every parameter of every layer and parameterized vertex. The updater objects are the ones the
-     * updater blocks read each step (DL4J passes the config instance to its GradientUpdater), so this takes effect
-     * on the next update.
-     */
-    public static void set(ComputationGraph g, double lr) {
-        Map<IUpdater, Boolean> done = new IdentityHashMap<>();
-        for (GraphVertex v : g.getVertices()) {
-            if (v.numParams() == 0) continue;
-            TrainingConfig tc = v.getConfig();
-            if (tc == null) continue;
-            for (String p : v.paramTable(false).keySet()) {
-                IUpdater u = tc.getUpdaterByParam(p);
-                if (u == null || done.put(u, Boolean.TRUE) != null) continue;
-                if (u.hasLearningRate()) {
-                    u.setLrAndSchedule(lr, null);
-                }
-            }
-        }
     }
 }

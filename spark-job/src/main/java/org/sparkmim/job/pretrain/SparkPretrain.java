@@ -95,7 +95,7 @@ public final class SparkPretrain {
         var tm = TrainingMasters.build(s, bpw, s.thresholdAlgorithm(sched), controller, master.startsWith("local"));
         SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
         // Workers' own iteration counters are not the global step (see GlobalStepLr): the LR follows ours.
-        GlobalStepLr lrClock = new GlobalStepLr(sched, step);
+        GlobalStepLr lrClock = new GlobalStepLr(step);
         if (!"shared".equals(s.sync())) lrClock.followDriver(graph.getConfiguration());
         sg.setListeners(List.of(new NonFiniteGuard(runDirUri), lrClock));
 

@@ -29,8 +29,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the same seed: gradient sharing (the default) and parameter averaging, one worker each, reach a probe loss within
  * a few percent of the JVM engine's after the same steps, end exactly at optim.steps, and every chunk moves the
  * weights. Before the fix (DL4J's adaptive threshold with its 1% cap, a fixed threshold at the peak LR, the LR of
- * averaging stuck at each chunk's start, chunk-granular stops) the shared run's probe loss was far above the
- * JVM's and its last chunk applied nothing.
+ * averaging stuck at each chunk's start, chunk-granular stops, DL4J's averaging master told the wrong worker count and
+ * without saved updater state) the shared run's probe loss was far above the JVM's, its last chunk applied nothing,
+ * and averaging was 15% above the JVM.
  */
 class EngineParityTest {
     static org.sparkmim.job.LocalSpark spark;
@@ -98,11 +99,11 @@ class EngineParityTest {
                 }
             }
         }
-        // the relative gap of the probe loss; the engines' random inits still differ run to run (DL4J's own head
-        // layer), which alone moved the JVM's loss by ~2% between runs
-        // measured 0.1-4% for gradient sharing (the product's default); parameter averaging 14.5-19.3% (33.6% before the
-        // LR fix; its remaining gap is AdamW's moments reset at every averaging split, see TrainingMasters)
-        assertThat(gaps.get("shared")).as("gradient sharing vs JVM").isLessThan(0.06);
-        assertThat(gaps.get("averaging")).as("parameter averaging vs JVM").isLessThan(0.3);
+        // the relative gap of the probe loss. Measured 2026-12-01 (the initial weights are now the same in every
+        // process): gradient sharing +1.0%, parameter averaging +0.7%. Before the fixes averaging was +15% (DL4J's
+        // default worker count = local[2]'s 2 cores, Adam's moments reset at every split) and sharing far off
+        // (the 1% cap of DL4J's adaptive threshold, a threshold fixed at the peak LR).
+        assertThat(gaps.get("shared")).as("gradient sharing vs JVM").isLessThan(0.04);
+        assertThat(gaps.get("averaging")).as("parameter averaging vs JVM").isLessThan(0.03);
     }
 }
