@@ -127,16 +127,21 @@ public class ExperimentEngines implements Callable<Integer> {
         Map<String, Object> floorReport = null;
         for (String e : engines) {
             progress(rows.size(), total, t0, e);
-            Trained t = "jvm".equals(e) ? trainJvm(base, dir.resolve(e)) : trainLocalSpark(base, e, dir.resolve(e));
-            Scored s = score(t, floors);
+            Path runDir = dir.resolve(e);
+            Map<String, String> keys = "jvm".equals(e) ? Map.of("run.name", "jvm")
+                    : Map.of("run.name", e, "spark.sync", e, "spark.workers", "1");
+            Scored s = reuse(runDir, with(base, keys), "jvm".equals(e) ? "jvm" : "spark local", "jvm".equals(e) ? "-" : e);
+            if (s == null) s = score("jvm".equals(e) ? trainJvm(base, runDir) : trainLocalSpark(base, e, runDir), floors);
             rows.add(s.row(e));
             floorReport = s.floors;
         }
         if (clusterWorkers > 0) {
             String label = "shared-" + clusterWorkers + "w";
             progress(rows.size(), total, t0, label);
-            Trained t = trainCluster(configFile, dir.resolve(label), dir);
-            Scored s = score(t, floors);
+            Path runDir = dir.resolve(label);
+            Scored s = reuse(runDir, with(base, Map.of("run.name", label, "spark.sync", "shared",
+                    "spark.workers", String.valueOf(clusterWorkers))), "spark standalone", "shared");
+            if (s == null) s = score(trainCluster(configFile, runDir, dir), floors);
             rows.add(s.row(label));
             floorReport = s.floors;
         }
@@ -235,12 +240,55 @@ public class ExperimentEngines implements Callable<Integer> {
                 (System.nanoTime() - t) / 1e9, Path.of(java.net.URI.create(summary.get("checkpoint").asText())), runDir);
     }
 
+    /**
+     * A row finished by an earlier call with the same --out (the experiment resumes): its run directory holds an
+     * evaluation of the checkpoint at --steps whose config matches this row's (the Aeron port aside, which the
+     * submit script picks). Null when there is none; delete the directory to train the row again.
+     */
+    private Scored reuse(Path runDir, MimConfig expected, String engine, String sync) throws IOException {
+        Path evalJson = runDir.resolve("eval.json"), conf = runDir.resolve("config.conf"), metrics = runDir.resolve("metrics.jsonl");
+        if (!Files.isRegularFile(evalJson) || !Files.isRegularFile(conf) || !Files.isRegularFile(metrics)) return null;
+        ObjectMapper m = new ObjectMapper();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> report = m.readValue(evalJson.toFile(), Map.class);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> prov = (Map<String, Object>) report.get("provenance");
+        MimConfig stored = MimConfig.fromRendered(Files.readString(conf), conf.toString(), null, Map.of("spark.port", "0"));
+        MimConfig want = MimConfig.fromRendered(expected.render(), "this row", null, Map.of("spark.port", "0"));
+        if (((Number) prov.get("step")).longValue() != steps || !stored.fingerprint().equals(want.fingerprint())) return null;
+        @SuppressWarnings("unchecked")
+        Map<String, Object> setup = (Map<String, Object>) report.get("setup");
+        if (!expected.eval.featureSpec().label().equals(setup.get("feature"))
+                || (evalTrain > 0 && ((Number) setup.get("train_images")).intValue() != evalTrain)
+                || (evalTest > 0 && ((Number) setup.get("test_images")).intValue() != evalTest)) {
+            return null; // scored another way: score it again
+        }
+        List<String> lines = Files.readAllLines(metrics);
+        JsonNode last = null;
+        for (String line : lines) {
+            JsonNode r = m.readTree(line);
+            if (r.has("elapsed_s") && r.has("step")) last = r;
+        }
+        if (last == null) return null;
+        double seconds = last.get("elapsed_s").asDouble();
+        int workers = "-".equals(sync) ? 1 : stored.tree().getInt("spark.workers");
+        Trained t = new Trained(engine, sync, workers, last.get("step").asLong(),
+                last.get("step").asLong() * stored.optim.batch() / seconds, seconds,
+                Path.of(String.valueOf(prov.get("checkpoint"))), runDir);
+        System.err.printf("experiment engines: %s already trained and evaluated at step %d with this config: reused%n", runDir, steps);
+        return scored(t, report);
+    }
+
     private Scored score(Trained t, Map<String, Scores> floors) throws IOException {
         Map<String, String> evalKeys = new LinkedHashMap<>();
         defaults(steps).forEach((k, v) -> { if (k.startsWith("eval.")) evalKeys.put(k, v); });
         opts.set.forEach((k, v) -> { if (k.startsWith("eval.")) evalKeys.put(k, v); });
         Encoders.Loaded ck = Encoders.open(t.checkpoint, null, evalKeys);
-        Map<String, Object> report = EvaluateCommand.evaluate(ck, null, evalTrain, evalTest, 0, null, t.runDir, floors);
+        return scored(t, EvaluateCommand.evaluate(ck, null, evalTrain, evalTest, 0, null, t.runDir, floors));
+    }
+
+    /** A trained run with its evaluation, plus the update statistics of its metrics (Spark runs). */
+    private static Scored scored(Trained t, Map<String, Object> report) throws IOException {
         @SuppressWarnings("unchecked")
         Map<String, Object> fl = (Map<String, Object>) report.get("floors");
         Double maxVsDense = null;

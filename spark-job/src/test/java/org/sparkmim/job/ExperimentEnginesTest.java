@@ -58,6 +58,21 @@ class ExperimentEnginesTest {
         String md = Files.readString(out.resolve("engines.md"));
         assertThat(md).contains("| jvm | jvm |", "| shared | spark local | shared | 1 | 20 |", "floors: raw pixels / random init");
         assertThat(Files.readString(results)).startsWith("# Measured results\n").contains("### Engines at equal steps");
+
+        // the same command again resumes: finished rows are read back, not trained again
+        CliTest.Run again = CliTest.run("experiment", "engines", "--engines", "jvm,shared", "--steps", "20",
+                "--eval-train", "1000", "--eval-test", "400", "--out", out.toString(), "--no-results",
+                "--set", "data.path=" + sample, "--set", "data.train-limit=1024", "--set", "model.dim=32",
+                "--set", "model.depth=1", "--set", "model.heads=2", "--set", "model.decoder-dim=32",
+                "--set", "model.decoder-depth=1", "--set", "optim.batch=64", "--set", "eval.probe-epochs=5",
+                "--set", "spark.chunks-per-epoch=2");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.err()).contains("/jvm already trained and evaluated at step 20", "/shared already trained");
+        JsonNode rows2 = new ObjectMapper().readTree(out.resolve("engines.json").toFile()).get("rows");
+        for (int i = 0; i < 2; i++) {
+            assertThat(rows2.get(i).get("knn_top1")).isEqualTo(rows.get(i).get("knn_top1"));
+            assertThat(rows2.get(i).get("steps")).isEqualTo(rows.get(i).get("steps"));
+        }
     }
 
     @Test
