@@ -11,7 +11,8 @@ import java.util.List;
  * The {@code mim.spark.*} and {@code mim.debug.*} keys (spark-job/src/main/resources/reference.conf), validated.
  * Errors name the key, the value, where it came from (file:line or --set) and what is allowed.
  */
-public record SparkSettings(String sync, int workers, int workersPerNode, double threshold, double thresholdRatio, int averagingFrequency,
+public record SparkSettings(String sync, int workers, int workersPerNode, double threshold, double thresholdRatio, double residualClip,
+                            int averagingFrequency,
                             String approach, int chunksPerEpoch, int probeImages, String resume,
                             String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
                             int nanAtChunk, long pauseInCheckpointMs) implements Serializable {
@@ -39,6 +40,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 (int) num(s, "workers-per-node", 1, 1),
                 "auto".equals(s.getValue("threshold").unwrapped()) ? AUTO : num(s, "threshold", 1e-9, 1),
                 num(s, "threshold-ratio", 0.01, 100),
+                num(s, "residual-clip", 0, 1e6),
                 (int) num(s, "averaging-frequency", 1, 1e6),
                 oneOf(s, "approach", List.of("direct", "export")),
                 (int) num(s, "chunks-per-epoch", 1, 10000),
@@ -62,7 +64,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
 
     /** The same settings with resume = auto (a restart after a failure continues from the last checkpoint). */
     public SparkSettings resumingAuto() {
-        return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, averagingFrequency, approach, chunksPerEpoch,
+        return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, residualClip, averagingFrequency, approach, chunksPerEpoch,
                 probeImages, "auto", controllerAddress, port, networkMask, minShmMb, maxRestarts, nanAtChunk,
                 pauseInCheckpointMs);
     }

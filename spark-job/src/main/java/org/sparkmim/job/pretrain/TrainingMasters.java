@@ -1,5 +1,8 @@
 package org.sparkmim.job.pretrain;
 
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.NoOpResidualPostProcessor;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.ResidualClippingPostProcessor;
+
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
@@ -73,6 +76,9 @@ final class TrainingMasters {
         SharedTrainingMaster tm = new SharedTrainingMaster.Builder(vc.build(), batchPerWorker)
                 .batchSizePerWorker(batchPerWorker)
                 .thresholdAlgorithm(threshold)
+                // what happens to the part of an update that has not been sent yet (spark.residual-clip)
+                .residualPostProcessor(s.residualClip() > 0 ? new ResidualClippingPostProcessor(s.residualClip(), 5)
+                        : new NoOpResidualPostProcessor())
                 .workersPerNode(s.workersPerNode())
                 .workerPrefetchNumBatches(2)
                 .rddTrainingApproach(approach)
