@@ -8,8 +8,6 @@ import org.sparkmim.job.pretrain.SparkPretrain;
 import org.sparkmim.job.pretrain.SparkSettings;
 import org.sparkmim.job.pretrain.TrainSource;
 import org.sparkmim.model.config.MimConfig;
-import org.sparkmim.model.data.FashionMnist;
-import org.sparkmim.model.data.ImageSet;
 import org.sparkmim.model.eval.Encoders;
 import org.sparkmim.model.eval.Scores;
 import org.sparkmim.model.train.Trainer;
@@ -130,8 +128,8 @@ public class ExperimentEngines implements Callable<Integer> {
             Path runDir = dir.resolve(e);
             Map<String, String> keys = "jvm".equals(e) ? Map.of("run.name", "jvm")
                     : Map.of("run.name", e, "spark.sync", e, "spark.workers", "1");
-            Scored s = reuse(runDir, with(base, keys), "jvm".equals(e) ? "jvm" : "spark local", "jvm".equals(e) ? "-" : e);
-            if (s == null) s = score("jvm".equals(e) ? trainJvm(base, runDir) : trainLocalSpark(base, e, runDir), floors);
+            Scored s = reuse(runDir, with(keys), "jvm".equals(e) ? "jvm" : "spark local", "jvm".equals(e) ? "-" : e);
+            if (s == null) s = score("jvm".equals(e) ? trainJvm(runDir) : trainLocalSpark(e, runDir), floors);
             rows.add(s.row(e));
             floorReport = s.floors;
         }
@@ -139,7 +137,7 @@ public class ExperimentEngines implements Callable<Integer> {
             String label = "shared-" + clusterWorkers + "w";
             progress(rows.size(), total, t0, label);
             Path runDir = dir.resolve(label);
-            Scored s = reuse(runDir, with(base, Map.of("run.name", label, "spark.sync", "shared",
+            Scored s = reuse(runDir, with(Map.of("run.name", label, "spark.sync", "shared",
                     "spark.workers", String.valueOf(clusterWorkers))), "spark standalone", "shared");
             if (s == null) s = score(trainCluster(configFile, runDir, dir), floors);
             rows.add(s.row(label));
@@ -180,17 +178,15 @@ public class ExperimentEngines implements Callable<Integer> {
         }
     }
 
-    private Trained trainJvm(MimConfig base, Path runDir) {
-        MimConfig cfg = with(base, Map.of("run.name", "jvm"));
-        ImageSet train = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
-        if (cfg.data.trainLimit() > 0 && cfg.data.trainLimit() < train.count()) train = train.subset(0, cfg.data.trainLimit());
+    private Trained trainJvm(Path runDir) {
+        MimConfig cfg = with(Map.of("run.name", "jvm"));
         long t = System.nanoTime();
-        Trainer.Result r = new Trainer(cfg, train, runDir).run();
+        Trainer.Result r = new Trainer(cfg, PretrainCommand.trainSet(cfg), runDir).run();
         return new Trained("jvm", "-", 1, r.steps(), r.imgPerSec(), (System.nanoTime() - t) / 1e9, r.checkpoint(), runDir);
     }
 
-    private Trained trainLocalSpark(MimConfig base, String sync, Path runDir) {
-        MimConfig cfg = with(base, Map.of("run.name", sync, "spark.sync", sync, "spark.workers", "1"));
+    private Trained trainLocalSpark(String sync, Path runDir) {
+        MimConfig cfg = with(Map.of("run.name", sync, "spark.sync", sync, "spark.workers", "1"));
         SparkSettings s = SparkSettings.of(cfg);
         long t = System.nanoTime();
         SparkPretrain.Result r;
@@ -316,7 +312,7 @@ public class ExperimentEngines implements Callable<Integer> {
     }
 
     /** The experiment's config (preset, --conf, defaults under --set) with a row's own keys on top. */
-    private MimConfig with(MimConfig base, Map<String, String> rowKeys) {
+    private MimConfig with(Map<String, String> rowKeys) {
         Map<String, String> all = new LinkedHashMap<>(defaults(steps));
         all.putAll(opts.set);
         all.putAll(rowKeys);

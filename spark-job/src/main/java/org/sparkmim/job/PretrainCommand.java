@@ -70,8 +70,7 @@ public class PretrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--engine " + eng + ": allowed spark or jvm");
         }
         if ("spark".equals(eng)) return callSpark(cfg);
-        ImageSet train = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
-        if (cfg.data.trainLimit() > 0 && cfg.data.trainLimit() < train.count()) train = train.subset(0, cfg.data.trainLimit());
+        ImageSet train = trainSet(cfg);
         String name = runName(cfg);
         Path runDir = Path.of(cfg.run.dir()).resolve(name).toAbsolutePath();
         Trainer trainer = new Trainer(cfg, train, runDir);
@@ -123,6 +122,12 @@ public class PretrainCommand implements Callable<Integer> {
                         + "checkpoint in %s%n", firstLine(e), restarts + 1, s.maxRestarts(), uri);
             }
         }
+    }
+
+    /** The JVM engine's training images: the train split of data.path, cut to data.train-limit. */
+    static ImageSet trainSet(MimConfig cfg) {
+        ImageSet train = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
+        return cfg.data.trainLimit() > 0 && cfg.data.trainLimit() < train.count() ? train.subset(0, cfg.data.trainLimit()) : train;
     }
 
     /** run.name, or method-timestamp when empty. */

@@ -63,7 +63,12 @@ public final class EpochPlan implements java.io.Serializable {
 
     /** Worker (Spark partition) that trains this position. */
     public int workerOf(int position) {
-        return (position % batch) / (batch / workers);
+        return workerOf(position, batch, workers);
+    }
+
+    /** Worker w of W trains the B/W slice w of every global batch of B positions. */
+    public static int workerOf(long position, int batch, int workers) {
+        return (int) ((position % batch) / (batch / workers));
     }
 
     /** First step (within the epoch) of chunk c; chunkStart(chunks) = steps per epoch. */

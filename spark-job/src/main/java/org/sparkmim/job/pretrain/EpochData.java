@@ -138,8 +138,7 @@ public final class EpochData<T> implements Serializable {
 
         @Override
         public int getPartition(Object key) {
-            long pos = (Long) key;
-            return (int) ((pos % batch) / (batch / numPartitions()));
+            return EpochPlan.workerOf((Long) key, batch, numPartitions());
         }
 
         @Override
