@@ -94,12 +94,21 @@ public final class Trainer {
      */
     /** The run's LR over global steps: warmup for optim.warmup-epochs, cosine to min-lr at the run's last step. */
     public static WarmupCosineSchedule schedule(MimConfig cfg, long stepsPerEpoch) {
-        return new WarmupCosineSchedule(cfg.optim.peakLr(), cfg.optim.minLr(),
+        return schedule(cfg, stepsPerEpoch, 1.0);
+    }
+
+    /** The same with every LR times {@code lrScale} (a gradient-sharing worker's share, see spark.shared-lr). */
+    public static WarmupCosineSchedule schedule(MimConfig cfg, long stepsPerEpoch, double lrScale) {
+        return new WarmupCosineSchedule(lrScale * cfg.optim.peakLr(), lrScale * cfg.optim.minLr(),
                 Math.round(cfg.optim.warmupEpochs() * stepsPerEpoch), cfg.optim.totalSteps(stepsPerEpoch));
     }
 
     public static ComputationGraph newGraph(MimConfig cfg, MimMethod method, long spe) {
-        var sched = schedule(cfg, spe);
+        return newGraph(cfg, method, spe, 1.0);
+    }
+
+    public static ComputationGraph newGraph(MimConfig cfg, MimMethod method, long spe, double lrScale) {
+        var sched = schedule(cfg, spe, lrScale);
         Adam adam = Adam.builder().learningRateSchedule(sched).beta1(cfg.optim.beta1()).beta2(cfg.optim.beta2())
                 .epsilon(1e-8).build();
         return initialized(method.graph(adam, cfg.optim.weightDecay(), cfg.run.seed(), DataType.FLOAT), cfg.run.seed());

@@ -80,7 +80,7 @@ public final class SparkPretrain {
             throw new IllegalArgumentException("run directory " + runDirUri + " already holds checkpoints and "
                     + "mim.spark.resume = never; use a new run.name or resume = auto");
         }
-        ComputationGraph graph = resumed != null ? resumed.graph() : Trainer.newGraph(cfg, method, spe);
+        ComputationGraph graph = resumed != null ? resumed.graph() : Trainer.newGraph(cfg, method, spe, s.workerLrScale());
         long step = resumed != null ? resumed.step() : 0;
         int epoch0 = resumed != null ? resumed.epoch() : 0, chunk0 = resumed != null ? resumed.chunk() : 0;
         // Recorded in checkpoints; the LR itself follows GlobalStepLr, not DL4J's counters.
@@ -92,12 +92,16 @@ public final class SparkPretrain {
         String controller = s.controllerAddress().isEmpty() ? sc.getConf().get("spark.driver.host", "127.0.0.1")
                 : s.controllerAddress();
         var sched = Trainer.schedule(cfg, spe);
-        var tm = TrainingMasters.build(s, bpw, s.thresholdAlgorithm(sched), controller, master.startsWith("local"));
+        // the threshold follows each worker's own LR (spark.shared-lr); sched (the configured LR) is what is logged
+        var tm = TrainingMasters.build(s, bpw, s.thresholdAlgorithm(Trainer.schedule(cfg, spe, s.workerLrScale())),
+                controller, master.startsWith("local"));
         SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
         // Workers' own iteration counters are not the global step (see GlobalStepLr): the LR follows ours.
         GlobalStepLr lrClock = new GlobalStepLr(step);
         if (!"shared".equals(s.sync())) lrClock.followDriver(graph.getConfiguration());
-        sg.setListeners(List.of(new NonFiniteGuard(runDirUri), lrClock));
+        sg.setListeners("shared".equals(s.sync()) && s.localCatchUp()
+                ? List.of(new NonFiniteGuard(runDirUri), lrClock, LocalCatchUp.listener())
+                : List.of(new NonFiniteGuard(runDirUri), lrClock));
 
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));
         double probe0 = probeLoss(sg.getNetwork(), probe), last = probe0;

@@ -12,7 +12,7 @@ import java.util.List;
  * Errors name the key, the value, where it came from (file:line or --set) and what is allowed.
  */
 public record SparkSettings(String sync, int workers, int workersPerNode, double threshold, double thresholdRatio, double residualClip,
-                            int averagingFrequency,
+                            boolean localCatchUp, String sharedLr, int averagingFrequency,
                             String approach, int chunksPerEpoch, int probeImages, String resume,
                             String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
                             int nanAtChunk, long pauseInCheckpointMs) implements Serializable {
@@ -41,6 +41,8 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 "auto".equals(s.getValue("threshold").unwrapped()) ? AUTO : num(s, "threshold", 1e-9, 1),
                 num(s, "threshold-ratio", 0.01, 100),
                 num(s, "residual-clip", 0, 1e6),
+                bool(s, "local-catch-up"),
+                oneOf(s, "shared-lr", List.of("split", "full")),
                 (int) num(s, "averaging-frequency", 1, 1e6),
                 oneOf(s, "approach", List.of("direct", "export")),
                 (int) num(s, "chunks-per-epoch", 1, 10000),
@@ -64,9 +66,19 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
 
     /** The same settings with resume = auto (a restart after a failure continues from the last checkpoint). */
     public SparkSettings resumingAuto() {
-        return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, residualClip, averagingFrequency, approach, chunksPerEpoch,
+        return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, residualClip, localCatchUp, sharedLr, averagingFrequency, approach, chunksPerEpoch,
                 probeImages, "auto", controllerAddress, port, networkMask, minShmMb, maxRestarts, nanAtChunk,
                 pauseInCheckpointMs);
+    }
+
+    /**
+     * The factor on each worker's LR schedule (and so on the threshold that follows it). Gradient sharing adds the
+     * workers' updates, each an AdamW step of its own slice of the global batch; with shared-lr = split each takes
+     * 1/workers of the LR, so one step of the cluster moves the weights as far as one step of the JVM engine or of
+     * parameter averaging (which averages the workers' steps) on the same global batch.
+     */
+    public double workerLrScale() {
+        return "shared".equals(sync) && "split".equals(sharedLr) ? 1.0 / workers : 1.0;
     }
 
     /** Minibatch size on each worker: the global batch split evenly. */
@@ -78,6 +90,14 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
         String v = c.getString(key);
         if (!allowed.contains(v)) throw bad(c, key, v, "one of " + allowed);
         return v;
+    }
+
+    private static boolean bool(Config c, String key) {
+        try {
+            return c.getBoolean(key);
+        } catch (ConfigException.WrongType e) {
+            throw bad(c, key, c.getValue(key).render(), "true or false");
+        }
     }
 
     private static double num(Config c, String key, double lo, double hi) {

@@ -76,8 +76,10 @@ final class TrainingMasters {
         SharedTrainingMaster tm = new SharedTrainingMaster.Builder(vc.build(), batchPerWorker)
                 .batchSizePerWorker(batchPerWorker)
                 .thresholdAlgorithm(threshold)
-                // what happens to the part of an update that has not been sent yet (spark.residual-clip)
-                .residualPostProcessor(s.residualClip() > 0 ? new ResidualClippingPostProcessor(s.residualClip(), 5)
+                // what happens to the part of an update that has not been sent yet (spark.residual-clip,
+                // spark.local-catch-up; the latter also needs LocalCatchUp's listener on the workers)
+                .residualPostProcessor(s.localCatchUp() ? LocalCatchUp.residual(s.residualClip())
+                        : s.residualClip() > 0 ? new ResidualClippingPostProcessor(s.residualClip(), 5)
                         : new NoOpResidualPostProcessor())
                 .workersPerNode(s.workersPerNode())
                 .workerPrefetchNumBatches(2)

@@ -100,10 +100,13 @@ class EngineParityTest {
             }
         }
         // the relative gap of the probe loss. Measured 2026-12-01 (the initial weights are now the same in every
-        // process): gradient sharing +1.0%, parameter averaging +0.7%. Before the fixes averaging was +15% (DL4J's
-        // default worker count = local[2]'s 2 cores, Adam's moments reset at every split) and sharing far off
-        // (the 1% cap of DL4J's adaptive threshold, a threshold fixed at the peak LR).
-        assertThat(gaps.get("shared")).as("gradient sharing vs JVM").isLessThan(0.04);
+        // process): gradient sharing +1.0% before spark.local-catch-up, +0.80% / +0.85% with it (at full scale the
+        // catch-up moved sharing from 3.6 kNN points below the JVM engine to 0.1; on this short run the encoder's
+        // lag was small to begin with; LocalCatchUpTest checks the mechanism itself); parameter averaging +0.7%.
+        // Before the fixes averaging was +15% (DL4J's default worker count = local[2]'s 2 cores, Adam's moments
+        // reset at every split) and sharing far off (the 1% cap of DL4J's adaptive threshold, a threshold fixed at
+        // the peak LR).
+        assertThat(gaps.get("shared")).as("gradient sharing vs JVM").isLessThan(0.02);
         assertThat(gaps.get("averaging")).as("parameter averaging vs JVM").isLessThan(0.03);
     }
 }

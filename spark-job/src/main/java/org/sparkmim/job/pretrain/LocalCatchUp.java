@@ -1,0 +1,129 @@
+package org.sparkmim.job.pretrain;
+
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.ResidualPostProcessor;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+
+import java.io.Serializable;
+import java.lang.ref.WeakReference;
+
+/**
+ * Gradient sharing in which a worker's own model takes its own update whole (spark.local-catch-up).
+ *
+ * <p>Why. DL4J's encoder sends, per step and element, at most one quantum: ±τ (or −τ/2 in its bitmap form), and
+ * keeps the rest in the worker's residual. Every model, the sender's included, applies only what was sent. AdamW's
+ * steps are mostly far smaller than τ = LR: measured on full Fashion-MNIST at the peak LR, the update plus residual
+ * averaged 0.40 τ per element and reached τ for 4% of them, so most of every update waited several steps in the
+ * residual. That lag alone cost the 3–4 kNN points between gradient sharing and the JVM engine: the same encoder
+ * inside the JVM engine (one process, no Spark) lost the same (docs/RESULTS.md). A smaller τ does not help: an
+ * element can still move only one quantum per step, so large updates pile up in the residual instead.
+ *
+ * <p>What. After DL4J has applied the decoded message q to the worker's model, the worker also applies its
+ * residual's change r_t − r_{t−1} = u_t − q_t, so its own model has taken u_t exactly, the JVM engine's step. The
+ * messages are unchanged: other workers and the driver's replica still receive q and lag by the sender's residual,
+ * which error feedback keeps within about one threshold per element, and which the next messages deliver. With one
+ * worker the training trajectory is the JVM engine's; the driver's copy (probed and checkpointed) lags it by the
+ * residual, about one LR-sized step at most, which the cosine schedule shrinks to nothing by the end of a run.
+ *
+ * <p>How. The residual post-processor (DL4J calls it on the training thread right after encoding, with the
+ * residual it keeps) records the change; the listener (called on the same thread after the step) applies it. When
+ * DL4J hands the worker a new model, built from the driver's replica at the start of each fit(), the model lacks the
+ * whole residual, so the first change after it is measured from zero. Clipping as DL4J's default post-processor
+ * does (every 5 steps to ±clip·τ; clip 0 = never) is kept, and what it drops is dropped from the worker's own model
+ * too: every worker's model stays the common sum of all messages plus its own residual, so the models of several
+ * workers never drift apart by more than their residuals.
+ */
+public final class LocalCatchUp {
+    private LocalCatchUp() { }
+
+    /** Per training thread: the residual after the last step and the change not applied yet, both [P]. */
+    private static final class State {
+        INDArray prev;
+        INDArray delta;
+        boolean pending;
+        WeakReference<Model> model = new WeakReference<>(null);
+    }
+
+    private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
+
+    /** The post-processor for SharedTrainingMaster. */
+    public static Residual residual(double clip) {
+        return new Residual(clip);
+    }
+
+    /** The listener that goes with {@link #residual}, among the fit's listeners. */
+    public static Listener listener() {
+        return new Listener();
+    }
+
+    public static final class Residual implements ResidualPostProcessor {
+        private static final long serialVersionUID = 1L;
+        private static final int CLIP_EVERY = 5; // DL4J's default frequency
+        private double clip;
+
+        private Residual() { } // Kryo
+
+        Residual(double clip) {
+            this.clip = clip;
+        }
+
+        /** @param residual [P] the worker's residual after encoding, DL4J's own buffer (modified in place) */
+        @Override
+        public void processResidual(int iteration, int epoch, double lastThreshold, INDArray residual) {
+            if (clip > 0 && iteration > 0 && iteration % CLIP_EVERY == 0) {
+                double c = lastThreshold * clip;
+                BooleanIndexing.replaceWhere(residual, c, Conditions.greaterThan(c));
+                BooleanIndexing.replaceWhere(residual, -c, Conditions.lessThan(-c));
+            }
+            State s = STATE.get();
+            try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                if (s.prev == null || s.prev.length() != residual.length() || s.prev.dataType() != residual.dataType()) {
+                    s.prev = Nd4j.zeros(residual.dataType(), residual.length());
+                    s.delta = Nd4j.zeros(residual.dataType(), residual.length());
+                }
+                INDArray r = residual.reshape(residual.length());
+                s.delta.assign(r).subi(s.prev);
+                s.prev.assign(r);
+                s.pending = true;
+            }
+        }
+
+        @Override
+        public Residual clone() {
+            return new Residual(clip);
+        }
+    }
+
+    public static final class Listener extends BaseTrainingListener implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        /** A model this thread has not trained before starts from the driver's replica: nothing of the residual. */
+        @Override
+        public void onGradientCalculation(Model model) {
+            State s = STATE.get();
+            if (s.model.get() != model) {
+                s.model = new WeakReference<>(model);
+                if (s.prev != null) s.prev.assign(0);
+                s.pending = false;
+            }
+        }
+
+        @Override
+        public void iterationDone(Model model, int iteration, int epoch) {
+            State s = STATE.get();
+            if (!s.pending) return; // nothing was encoded this step (DL4J sends no message then): caught up next step
+            s.pending = false;
+            INDArray p = model.params();
+            if (p.length() != s.delta.length()) {
+                throw new IllegalStateException("local catch-up: residual has " + s.delta.length()
+                        + " elements but the model " + p.length() + " parameters");
+            }
+            p.subi(s.delta.reshape(p.shape())); // DL4J's step is params -= update
+        }
+    }
+}
