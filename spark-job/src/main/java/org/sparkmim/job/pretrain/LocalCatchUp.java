@@ -6,8 +6,6 @@ import org.deeplearning4j.optimize.solvers.accumulation.encoding.ResidualPostPro
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.BooleanIndexing;
-import org.nd4j.linalg.indexing.conditions.Conditions;
 
 import java.io.Serializable;
 import java.lang.ref.WeakReference;
@@ -31,11 +29,11 @@ import java.lang.ref.WeakReference;
  * residual, about one LR-sized step at most, which the cosine schedule shrinks to nothing by the end of a run.
  *
  * <p>How. The residual post-processor (DL4J calls it on the training thread right after encoding, with the
- * residual it keeps) records the change; the listener (called on the same thread after the step) applies it. When
- * DL4J hands the worker a new model, built from the driver's replica at the start of each fit(), the model lacks the
- * whole residual, so the first change after it is measured from zero. Clipping as DL4J's default post-processor
- * does (every 5 steps to ±clip·τ; clip 0 = never) is kept, and what it drops is dropped from the worker's own model
- * too: every worker's model stays the common sum of all messages plus its own residual, so the models of several
+ * residual it keeps) records the change; the listener (called on the same thread after the step) applies it. DL4J
+ * keeps one model per executor JVM across fit() calls (with one worker per node), so model and residual stay in
+ * step from chunk to chunk; should a thread ever train a model it has not trained before, that model lacks the
+ * whole residual, and the first change after it is measured from zero. The residual handling it wraps (DL4J's
+ * clipping, spark.residual-clip) runs first, and what it drops is dropped from the worker's own model too: every worker's model stays the common sum of all messages plus its own residual, so the models of several
  * workers never drift apart by more than their residuals.
  */
 public final class LocalCatchUp {
@@ -51,9 +49,9 @@ public final class LocalCatchUp {
 
     private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
 
-    /** The post-processor for SharedTrainingMaster. */
-    public static Residual residual(double clip) {
-        return new Residual(clip);
+    /** The post-processor for SharedTrainingMaster, around DL4J's own residual handling {@code inner}. */
+    public static Residual residual(ResidualPostProcessor inner) {
+        return new Residual(inner);
     }
 
     /** The listener that goes with {@link #residual}, among the fit's listeners. */
@@ -62,24 +60,19 @@ public final class LocalCatchUp {
     }
 
     public static final class Residual implements ResidualPostProcessor {
-        private static final long serialVersionUID = 1L;
-        private static final int CLIP_EVERY = 5; // DL4J's default frequency
-        private double clip;
+        private static final long serialVersionUID = 2L;
+        private ResidualPostProcessor inner;
 
         private Residual() { } // Kryo
 
-        Residual(double clip) {
-            this.clip = clip;
+        Residual(ResidualPostProcessor inner) {
+            this.inner = inner;
         }
 
         /** @param residual [P] the worker's residual after encoding, DL4J's own buffer (modified in place) */
         @Override
         public void processResidual(int iteration, int epoch, double lastThreshold, INDArray residual) {
-            if (clip > 0 && iteration > 0 && iteration % CLIP_EVERY == 0) {
-                double c = lastThreshold * clip;
-                BooleanIndexing.replaceWhere(residual, c, Conditions.greaterThan(c));
-                BooleanIndexing.replaceWhere(residual, -c, Conditions.lessThan(-c));
-            }
+            inner.processResidual(iteration, epoch, lastThreshold, residual);
             State s = STATE.get();
             try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
                 if (s.prev == null || s.prev.length() != residual.length() || s.prev.dataType() != residual.dataType()) {
@@ -95,7 +88,7 @@ public final class LocalCatchUp {
 
         @Override
         public Residual clone() {
-            return new Residual(clip);
+            return new Residual(inner.clone());
         }
     }
 

@@ -3,6 +3,7 @@ package org.sparkmim.job.pretrain;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.NoOpResidualPostProcessor;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.ResidualClippingPostProcessor;
 
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.ResidualPostProcessor;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm;
 import org.deeplearning4j.spark.api.RDDTrainingApproach;
 import org.deeplearning4j.spark.api.Repartition;
@@ -34,6 +35,11 @@ final class TrainingMasters {
         public int getPort() {
             return port;
         }
+    }
+
+    /** DL4J's handling of the part of an update not sent yet: clipped every 5 steps (spark.residual-clip) or kept. */
+    private static ResidualPostProcessor dl4jResidual(SparkSettings s) {
+        return s.residualClip() > 0 ? new ResidualClippingPostProcessor(s.residualClip(), 5) : new NoOpResidualPostProcessor();
     }
 
     /**
@@ -78,9 +84,7 @@ final class TrainingMasters {
                 .thresholdAlgorithm(threshold)
                 // what happens to the part of an update that has not been sent yet (spark.residual-clip,
                 // spark.local-catch-up; the latter also needs LocalCatchUp's listener on the workers)
-                .residualPostProcessor(s.localCatchUp() ? LocalCatchUp.residual(s.residualClip())
-                        : s.residualClip() > 0 ? new ResidualClippingPostProcessor(s.residualClip(), 5)
-                        : new NoOpResidualPostProcessor())
+                .residualPostProcessor(s.localCatchUp() ? LocalCatchUp.residual(dl4jResidual(s)) : dl4jResidual(s))
                 .workersPerNode(s.workersPerNode())
                 .workerPrefetchNumBatches(2)
                 .rddTrainingApproach(approach)

@@ -46,8 +46,8 @@ class LocalCatchUpTest {
         ComputationGraph g = Trainer.newGraph(cfg, method, batches.size());
         if (sharing != null) {
             var sched = Trainer.schedule(cfg, batches.size());
-            ResidualPostProcessor post = "catch-up".equals(sharing) ? LocalCatchUp.residual(5)
-                    : new ResidualClippingPostProcessor(5, 5);
+            ResidualPostProcessor post = "catch-up".equals(sharing)
+                    ? LocalCatchUp.residual(new ResidualClippingPostProcessor(5, 5)) : new ResidualClippingPostProcessor(5, 5);
             var acc = new EncodedGradientsAccumulator.Builder(1)
                     .thresholdAlgorithm(new LrThreshold(sched, 1.0, 1e-4 * sched.peakLr))
                     .residualPostProcessor(post).build();
