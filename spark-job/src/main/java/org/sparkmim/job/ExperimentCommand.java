@@ -108,6 +108,7 @@ public class ExperimentCommand implements Runnable {
             new Summary("experiment compare").put("dir", dir.toString()).put("table", dir.resolve("compare.md").toString())
                     .put("plot", dir.resolve("compare.png").toString()).put("runs", plan.size())
                     .put("emae_claim", claims.emae()).put("sbam_claim", claims.sbam())
+                    .put("ropim_claim", claims.ropim())
                     .put("results", resultsFile == null ? null : resultsFile.toString())
                     .put("elapsed_s", PretrainCommand.round((System.nanoTime() - t0) / 1e9)).print();
             return ExitCodes.OK;

@@ -34,28 +34,46 @@ public final class MimConfig {
      * @param block block-masking shape (masking = block)
      * @param emae  EMAE parallel masks and self-consistency (name = emae)
      * @param sbam  SBAM saliency masking and AMR (name = sbam)
+     * @param ropim ROPIM's count-sketch projection (name = ropim)
      */
     public record MethodConfig(String name, double maskRatio, String masking, boolean normPix, BlockConfig block,
-                               EmaeConfig emae, SbamConfig sbam) {
+                               EmaeConfig emae, SbamConfig sbam, RopimConfig ropim) {
         /** MAE-only view with the reference defaults for the other methods' keys (tests, tools). */
         public MethodConfig(String name, double maskRatio, String masking, boolean normPix) {
-            this(name, maskRatio, masking, normPix, BlockConfig.DEFAULT, EmaeConfig.DEFAULT, SbamConfig.DEFAULT);
+            this(name, maskRatio, masking, normPix, BlockConfig.DEFAULT, EmaeConfig.DEFAULT, SbamConfig.DEFAULT,
+                    RopimConfig.DEFAULT);
         }
 
         public MethodConfig withName(String n) {
-            return new MethodConfig(n, maskRatio, masking, normPix, block, emae, sbam);
+            return new MethodConfig(n, maskRatio, masking, normPix, block, emae, sbam, ropim);
         }
 
         public MethodConfig withMaskRatio(double r) {
-            return new MethodConfig(name, r, masking, normPix, block, emae, sbam);
+            return new MethodConfig(name, r, masking, normPix, block, emae, sbam, ropim);
         }
 
         public MethodConfig withEmae(EmaeConfig e) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, e, sbam);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, e, sbam, ropim);
         }
 
         public MethodConfig withSbam(SbamConfig s) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, s);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, s, ropim);
+        }
+
+        public MethodConfig withRopim(RopimConfig r) {
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, r);
+        }
+    }
+
+    /**
+     * ROPIM: sketch ratio d'/N of the count sketch along the token axis; projector exact (S(SᵀS)⁻¹Sᵀ, an orthogonal
+     * projector) or released (the official code's 0.14·SSᵀ, not idempotent).
+     */
+    public record RopimConfig(double sketchRatio, String projector) {
+        public static final RopimConfig DEFAULT = new RopimConfig(1.0 / 7, "exact");
+
+        public boolean exact() {
+            return projector.equals("exact");
         }
     }
 
@@ -150,9 +168,11 @@ public final class MimConfig {
                 range(me, "sbam.noise", 0, 1e6, ">= 0"), me.getBoolean("sbam.amr"),
                 str(me, "sbam.amr-mode", List.of("per-sample", "batch")), range(me, "sbam.r-var", 0, 0.999, "in [0, 1)"),
                 range(me, "sbam.delta", -1e6, 1e6, "a finite number (compared with saliency in [0, 1])"));
-        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam")),
+        RopimConfig ropim = new RopimConfig(range(me, "ropim.sketch-ratio", 1e-9, 1, "in (0, 1]"),
+                str(me, "ropim.projector", List.of("exact", "released")));
+        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam", "ropim")),
                 range(me, "mask-ratio", 0.0, 0.999, "0 <= mask-ratio < 1"),
-                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam);
+                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam, ropim);
         checkMethodFitsModel(me, method, mc);
 
         Config o = root.getConfig("optim");
@@ -169,7 +189,8 @@ public final class MimConfig {
             throw err(d, "mean", mean.length + " values", "one value per channel (model.channels=" + mc.channels + ")");
         }
         this.data = new DataConfig(d.getString("path"), (int) range(d, "train-limit", 0, Integer.MAX_VALUE, ">= 0"),
-                mean, std, range(d, "crop-scale-min", 0.01, 1, "in [0.01, 1]"), range(d, "flip-prob", 0, 1, "in [0,1]"));
+                mean, std, d.getIsNull("crop-scale-min") ? defaultCropScaleMin(method.name())
+                        : range(d, "crop-scale-min", 0.01, 1, "in [0.01, 1]"), range(d, "flip-prob", 0, 1, "in [0,1]"));
 
         Config r = root.getConfig("run");
         this.run = new RunConfig(r.getString("dir"), r.getString("name"), r.getLong("seed"),
@@ -210,6 +231,11 @@ public final class MimConfig {
             throw err(e, "probe-lrs", v, "a non-empty list of learning rates in [1e-8, 10]");
         }
         return v;
+    }
+
+    /** The recipe's RandomResizedCrop lower scale: ROPIM's released configs use 0.67, MAE and its relatives 0.2. */
+    public static double defaultCropScaleMin(String method) {
+        return method.equals("ropim") ? 0.67 : 0.2;
     }
 
     /** Cross-section rules between method and model: fail at load, naming the key, not mid-run. */

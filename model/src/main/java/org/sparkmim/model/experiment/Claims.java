@@ -11,17 +11,20 @@ import java.util.Optional;
  *   at which EMAE's kNN curve first reaches MAE's final curve kNN, over the time MAE took to get there.</li>
  *   <li>SBAM is more robust to the mask ratio than MAE: the spread (max − min) of final kNN and probe accuracy
  *   over the swept ratios, SBAM's against MAE's.</li>
+ *   <li>ROPIM reaches better accuracy than masking at lower pretraining time: ROPIM's final kNN and probe against
+ *   MAE's at the same budget, and the time ROPIM's kNN curve takes to reach MAE's final curve kNN.</li>
  * </ul>
  * Short budgets give small differences, so each verdict is weighed against the sampling noise of an accuracy
  * measured on n test images: a difference of two accuracies has standard error sqrt(2·p(1−p)/n), and a difference
  * under twice that is called inconclusive rather than read as a result.
  */
-public record Claims(String emae, String sbam) {
+public record Claims(String emae, String sbam, String ropim) {
     /** "Much less" time: at most half of MAE's (the paper reports 13%). */
     static final double MUCH_LESS = 0.5;
 
     public static Claims judge(Compare.Result r) {
-        return new Claims(emae(r.runs(), r.testImages(), r.curveQueries()), sbam(r.runs(), r.testImages()));
+        return new Claims(emae(r.runs(), r.testImages(), r.curveQueries()), sbam(r.runs(), r.testImages()),
+                ropim(r.runs(), r.testImages(), r.curveQueries()));
     }
 
     /** Two standard errors of the difference of two accuracies near p, each measured on n images. */
@@ -56,6 +59,29 @@ public record Claims(String emae, String sbam) {
                 : "does not hold here";
         return String.format(Locale.ROOT, "%s: EMAE reached it at %.0f s = %.0f%% of MAE's time (paper: 13%%); %s; %s",
                 verdict, tEmae, 100 * ratio, finals, base);
+    }
+
+    static String ropim(List<Compare.RunResult> runs, int testImages, int curveQueries) {
+        Optional<Compare.RunResult> mae = first(runs, "mae"), ropim = first(runs, "ropim");
+        if (mae.isEmpty() || ropim.isEmpty()) return "not measured (needs an mae and a ropim run)";
+        List<Compare.CurvePoint> mc = mae.get().curve(), rc = ropim.get().curve();
+        double target = mc.get(mc.size() - 1).knnTop1();
+        double tMae = timeToReach(mc, target), tRopim = timeToReach(rc, target);
+        double dKnn = ropim.get().scores().knnTop1() - mae.get().scores().knnTop1();
+        double dProbe = ropim.get().scores().probeTop1() - mae.get().scores().probeTop1();
+        double eps = noise(mae.get().scores().knnTop1(), testImages);
+        boolean better = dKnn > eps && dProbe > eps, worse = dKnn < -eps && dProbe < -eps;
+        boolean faster = !Double.isNaN(tRopim) && tRopim < tMae;
+        String verdict = better && faster ? "holds" : worse ? "does not hold here"
+                : better || dKnn > eps || dProbe > eps ? "holds only partly" : "inconclusive (within noise)";
+        String time = Double.isNaN(tRopim)
+                ? String.format(Locale.ROOT, "ROPIM's curve never reached MAE's final curve kNN %.2f%% (best %.2f%%)", 100 * target,
+                        100 * rc.stream().mapToDouble(Compare.CurvePoint::knnTop1).max().orElse(Double.NaN))
+                : String.format(Locale.ROOT, "ROPIM's curve reached MAE's final curve kNN %.2f%% at %.0f s, MAE at %.0f s",
+                        100 * target, tRopim, tMae);
+        return String.format(Locale.ROOT, "%s: final scores at the same budget, ROPIM − MAE: kNN %+.2f, probe %+.2f points "
+                + "(noise ±%.1f at %d test images); %s (curve noise ±%.1f points)", verdict, 100 * dKnn, 100 * dProbe,
+                100 * eps, testImages, time, 100 * noise(target, curveQueries));
     }
 
     static String sbam(List<Compare.RunResult> runs, int testImages) {

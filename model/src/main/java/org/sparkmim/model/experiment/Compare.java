@@ -46,7 +46,7 @@ public final class Compare {
 
     /** One run of the comparison: a method family and its mask ratio. */
     public record Variant(String label, String family, double ratio) {
-        public static final List<String> FAMILIES = List.of("mae", "block", "emae", "sbam");
+        public static final List<String> FAMILIES = List.of("mae", "block", "emae", "sbam", "ropim");
 
         public Variant {
             if (!FAMILIES.contains(family)) {
@@ -75,6 +75,10 @@ public final class Compare {
                     m.put("method.name", "sbam");
                     m.put("method.mask-ratio", String.valueOf(ratio));
                     m.put("method.sbam.r-var", String.valueOf(fittingRVar(tokens, ratio, rVar)));
+                }
+                case "ropim" -> { // its "ratio" is the share of the token subspace the projection removes
+                    m.put("method.name", "ropim");
+                    m.put("method.ropim.sketch-ratio", String.valueOf(1 - ratio));
                 }
                 default -> { // emae: its ratio is 1 - 1/K with K dividing N
                     m.put("method.name", "emae");
@@ -111,7 +115,11 @@ public final class Compare {
     /** The runs: every method at the default ratio, then the sweep methods at each other ratio. */
     public static List<Variant> plan(List<String> methods, double defaultRatio, List<String> sweep, List<Double> ratios) {
         List<Variant> out = new ArrayList<>();
-        for (String m : methods) out.add(new Variant(label(m, defaultRatio), m, defaultRatio));
+        for (String m : methods) {
+            // ROPIM has no mask ratio: in the method list it runs at its own default sketch ratio (1/7)
+            double r = m.equals("ropim") ? 1 - MimConfig.RopimConfig.DEFAULT.sketchRatio() : defaultRatio;
+            out.add(new Variant(label(m, r), m, r));
+        }
         for (String m : sweep) {
             for (double r : ratios) {
                 if (out.stream().noneMatch(v -> v.family().equals(m) && v.ratio() == r)) out.add(new Variant(label(m, r), m, r));
@@ -249,9 +257,16 @@ public final class Compare {
         return Scores.of(name, tr, train.labels(), te, test.labels(), train.classCount(), e, cfg.run.seed());
     }
 
-    /** The ratio the method really masks at: 1 − 1/K for EMAE, mask-ratio otherwise (SBAM's AMR centre). */
+    /**
+     * The ratio the method really masks at: 1 − 1/K for EMAE, 1 − sketch-ratio for ROPIM (the share of the token
+     * subspace removed), mask-ratio otherwise (SBAM's AMR centre).
+     */
     static double effectiveRatio(MimConfig cfg) {
-        return cfg.method.name().equals("emae") ? 1 - 1.0 / cfg.method.emae().parts() : cfg.method.maskRatio();
+        return switch (cfg.method.name()) {
+            case "emae" -> 1 - 1.0 / cfg.method.emae().parts();
+            case "ropim" -> 1 - cfg.method.ropim().sketchRatio();
+            default -> cfg.method.maskRatio();
+        };
     }
 
     /** Linear interpolation of y at x over (x, y) points sorted by x; clamped at the ends; NaN without points. */

@@ -129,7 +129,12 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
 
     /** The batch's images in MAE patch order: [B, N·P]. */
     protected float[] patchify(Batch batch) {
-        checkShape(batch);
+        return patchify(model, batch);
+    }
+
+    /** The batch's images in MAE patch order: [B, N·P], after checking they have the model's shape. */
+    public static float[] patchify(ModelConfig model, Batch batch) {
+        checkShape(model, batch);
         int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         float[] patches = new float[b * n * pd];
         int imgLen = batch.height() * batch.width() * batch.channels();
@@ -147,16 +152,7 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
      */
     @Override
     public INDArray features(ComputationGraph graph, Batch batch, FeatureSpec spec) {
-        int b = batch.size(), n = model.tokens(), pd = model.patchDim(), d = model.dim;
-        checkShape(batch);
-        if (spec.lastBlocks() > model.depth) {
-            throw new IllegalArgumentException("eval.last-k=" + spec.lastBlocks() + " exceeds model.depth=" + model.depth);
-        }
-        int side = model.gridSize(), cells = spec.grid() * spec.grid();
-        if (spec.grid() > side) {
-            throw new IllegalArgumentException("eval.pool-grid=" + spec.grid() + " exceeds the " + side + "x" + side
-                    + " token grid (model.image-size / model.patch); allowed 1.." + side);
-        }
+        int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         float[] patches = patchify(batch);
         float[] ids = new float[b * n];
         for (int i = 0; i < b; i++) {
@@ -165,6 +161,24 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
         INDArray idsArr = Nd4j.create(ids, new long[]{b, n});
         // slot (decoder input) must be supplied because DL4J checks the input count; it is not used here
         INDArray[] in = {Nd4j.create(patches, new long[]{b, (long) n * pd}), idsArr, idsArr.dup()};
+        return encoderFeatures(graph, model, in, b, spec);
+    }
+
+    /**
+     * Pooled encoder features [B, F] of a graph whose encoder blocks are enc0..enc{L-1} → {@link MaeGraph#LATENT}
+     * with outputs [B, 1+N, D] (all N tokens): CLS, or the mean over the spec's grid cells, of the last
+     * spec.lastBlocks() blocks. Shared by every method built on MaeGraph's encoder.
+     */
+    public static INDArray encoderFeatures(ComputationGraph graph, ModelConfig model, INDArray[] in, int b, FeatureSpec spec) {
+        int n = model.tokens(), d = model.dim;
+        if (spec.lastBlocks() > model.depth) {
+            throw new IllegalArgumentException("eval.last-k=" + spec.lastBlocks() + " exceeds model.depth=" + model.depth);
+        }
+        int side = model.gridSize(), cells = spec.grid() * spec.grid();
+        if (spec.grid() > side) {
+            throw new IllegalArgumentException("eval.pool-grid=" + spec.grid() + " exceeds the " + side + "x" + side
+                    + " token grid (model.image-size / model.patch); allowed 1.." + side);
+        }
         List<String> names = new ArrayList<>();
         for (int i = model.depth - spec.lastBlocks(); i < model.depth - 1; i++) names.add("enc" + i);
         names.add(MaeGraph.LATENT);
@@ -241,6 +255,10 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
     }
 
     protected void checkShape(Batch batch) {
+        checkShape(model, batch);
+    }
+
+    static void checkShape(ModelConfig model, Batch batch) {
         if (batch.height() != model.imageSize || batch.width() != model.imageSize || batch.channels() != model.channels) {
             throw new IllegalArgumentException("images are " + batch.height() + "x" + batch.width() + "x" + batch.channels()
                     + " but model.image-size=" + model.imageSize + ", model.channels=" + model.channels);

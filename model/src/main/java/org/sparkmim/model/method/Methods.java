@@ -3,6 +3,7 @@ package org.sparkmim.model.method;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.emae.EmaeMethod;
 import org.sparkmim.model.mae.MaeMethod;
+import org.sparkmim.model.ropim.RopimMethod;
 import org.sparkmim.model.sbam.SbamMethod;
 
 /** method.name → MimMethod. Adding a method = one class + one line here + its tests. */
@@ -14,8 +15,9 @@ public final class Methods {
             case "mae" -> new MaeMethod(cfg.model, cfg.method);
             case "emae" -> new EmaeMethod(cfg.model, cfg.method);
             case "sbam" -> new SbamMethod(cfg.model, cfg.method);
+            case "ropim" -> new RopimMethod(cfg.model, cfg.method);
             default -> throw new IllegalArgumentException("method.name=" + cfg.method.name()
-                    + " is not known; allowed: mae, emae, sbam");
+                    + " is not known; allowed: mae, emae, sbam, ropim");
         };
     }
 }

@@ -16,27 +16,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * c[b] = B · Σ_n ℓ[b,n]·mask[b,n] / Σ mask, [B, 1], for {@link SumLoss} (Σ_b c[b] / B = L). If nothing is
  * masked (feature extraction) the output is 0.
  */
-public class PlanMaskedMse extends FreeVertexConf {
+public class PlanMaskedMse extends LossTermConf {
 
     @Override
     public PlanMaskedMse clone() {
         return new PlanMaskedMse();
-    }
-
-    @Override
-    public int minVertexInputs() {
-        return 3;
-    }
-
-    @Override
-    public int maxVertexInputs() {
-        return 3;
-    }
-
-    @Override
-    public org.deeplearning4j.nn.conf.inputs.InputType getOutputType(int layerIndex,
-                                                                    org.deeplearning4j.nn.conf.inputs.InputType... in) {
-        return org.deeplearning4j.nn.conf.inputs.InputType.feedForward(1);
     }
 
     @Override

@@ -55,7 +55,8 @@ public final class CompareReport {
         }
         m.put("runs", runs);
         m.put("floors", Map.of("pixels", floor(r.pixels()), "random_init", floor(r.randomInit())));
-        m.put("claims", Map.of("emae_time_to_accuracy", c.emae(), "sbam_mask_ratio_robustness", c.sbam()));
+        m.put("claims", Map.of("emae_time_to_accuracy", c.emae(), "sbam_mask_ratio_robustness", c.sbam(),
+                "ropim_accuracy_at_lower_time", c.ropim()));
         return m;
     }
 
@@ -89,6 +90,7 @@ public final class CompareReport {
                 100 * r.randomInit().knnTop1(), 100 * r.randomInit().probeTop1()));
         sb.append("- EMAE, time to MAE's accuracy: ").append(c.emae()).append('\n');
         sb.append("- SBAM vs MAE, robustness to the mask ratio: ").append(c.sbam()).append('\n');
+        sb.append("- ROPIM vs MAE, better accuracy at lower pretraining time: ").append(c.ropim()).append('\n');
         return sb.toString();
     }
 

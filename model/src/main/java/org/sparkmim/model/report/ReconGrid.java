@@ -27,6 +27,7 @@ import java.util.Locale;
 public final class ReconGrid {
     static final Color MASKED = new Color(72, 96, 150);
     private static final String[] HEADERS = {"original", "masked input", "reconstruction", "visible pasted"};
+    private static final String[] PROJECTED = {"original", "projected input", "reconstruction", "I−P residual"};
 
     private ReconGrid() { }
 
@@ -47,13 +48,14 @@ public final class ReconGrid {
         Graphics2D g = Canvas.begin(img);
         g.setFont(Canvas.HEAD);
         g.setColor(Canvas.TEXT);
-        for (int col = 0; col < 4; col++) g.drawString(HEADERS[col], Canvas.MARGIN + col * (cell + Canvas.GAP) + 4, Canvas.MARGIN + 14);
+        String[] headers = r.transformsInput() ? PROJECTED : HEADERS;
+        for (int col = 0; col < 4; col++) g.drawString(headers[col], Canvas.MARGIN + col * (cell + Canvas.GAP) + 4, Canvas.MARGIN + 14);
         for (int i = 0; i < n; i++) {
             float[][] views = views(r, i, s, c, p, cfg.data.mean(), cfg.data.std());
             int y = Canvas.MARGIN + headH + i * (cell + Canvas.GAP);
             for (int col = 0; col < 4; col++) {
                 int[] rgb = Canvas.rgb(views[col], 0, s, s, c);
-                if (col == 1) paintMasked(rgb, r, i, s, p);
+                if (col == 1 && !r.transformsInput()) paintMasked(rgb, r, i, s, p);
                 Canvas.drawCell(g, rgb, s, s, scale, Canvas.MARGIN + col * (cell + Canvas.GAP), y);
             }
         }
@@ -64,6 +66,12 @@ public final class ReconGrid {
     }
 
     static String caption(PixelReconstruction.Result r, int epoch, long step, int maskedFirst) {
+        if (r.transformsInput()) {
+            return String.format(Locale.ROOT, "Epoch %d, step %d. Nothing is masked: the encoder sees all %d tokens after "
+                    + "a random projection along the token axis (column 2: that projection applied to the pixels). "
+                    + "Column 4: the part of the residual image − reconstruction that the projection removed, which is "
+                    + "what the L1 loss measures; mid-gray = 0.", epoch, step, r.tokens());
+        }
         String head = String.format(Locale.ROOT, "Epoch %d, step %d. %d of %d patches masked (blue-gray in column 2). ",
                 epoch, step, maskedFirst, r.tokens());
         return head + (r.normPix()
@@ -80,6 +88,18 @@ public final class ReconGrid {
      */
     static float[][] views(PixelReconstruction.Result r, int i, int s, int c, int p, double[] mean, double[] std) {
         int n = r.tokens(), pd = r.patchDim(), off = i * n * pd;
+        if (r.transformsInput()) {
+            float[][] out = new float[4][];
+            float[][] src = {r.patches(), r.input(), r.pred(), r.residual()};
+            for (int v = 0; v < 4; v++) {
+                float[] hwc = new float[s * s * c];
+                Patchify.unpatchify(src[v], off, s, s, c, p, hwc, 0);
+                // the residual is centred on 0: shown around mid-gray at the data's scale
+                for (int k = 0; k < hwc.length; k++) hwc[k] = (float) (hwc[k] * std[k % c] + (v == 3 ? 0.5 : mean[k % c]));
+                out[v] = hwc;
+            }
+            return out;
+        }
         float[] orig = new float[n * pd], recon = new float[n * pd], pasted = new float[n * pd];
         System.arraycopy(r.patches(), off, orig, 0, n * pd);
         double[] vis = visibleStats(r, i);

@@ -60,6 +60,16 @@ public final class Bench {
         return 3 * fwd;
     }
 
+    /**
+     * Training FLOPs per image of the encoder alone on T patch tokens (+ CLS) with every patch embedded, and a
+     * per-token linear pixel head (ROPIM): patch embed, blocks on 1+T, head D → P on T. Forward × 3.
+     */
+    public static double encoderFlopsPerImage(ModelConfig m, int tokens) {
+        double fwd = 2.0 * tokens * m.patchDim() * m.dim + m.depth * blockFlops(1 + tokens, m.dim)
+                + 2.0 * tokens * m.dim * m.patchDim();
+        return 3 * fwd;
+    }
+
     /** One pre-norm block on T tokens of width D: qkv, QKᵀ, AV, proj, fc1, fc2. */
     static double blockFlops(int t, int d) {
         return 2.0 * t * d * 3 * d + 2.0 * 2 * t * t * d + 2.0 * t * d * d + 2.0 * 2 * t * d * 4 * d;

@@ -39,7 +39,12 @@ class ClaimsTest {
                 .containsExactly("mae-75", "emae-75", "mae-60", "mae-90", "sbam-60", "sbam-75", "sbam-90");
         assertThat(new Compare.Variant("b", "block", 0.6).overrides(49, 0.1))
                 .containsEntry("method.name", "mae").containsEntry("method.masking", "block").containsEntry("method.mask-ratio", "0.6");
-        assertThatThrownBy(() -> new Compare.Variant("x", "simmim", 0.75)).hasMessageContaining("allowed mae, block, emae, sbam");
+        assertThatThrownBy(() -> new Compare.Variant("x", "simmim", 0.75)).hasMessageContaining("allowed mae, block, emae, sbam, ropim");
+        // ROPIM has no mask ratio: in --methods it runs at its own sketch ratio 1/7 (removes 6/7 of the token space)
+        List<Compare.Variant> r = Compare.plan(List.of("mae", "ropim"), 0.75, List.of("ropim"), List.of(0.75));
+        assertThat(r).extracting(Compare.Variant::label).containsExactly("mae-75", "ropim-86", "ropim-75");
+        assertThat(r.get(2).overrides(49, 0.1)).containsEntry("method.name", "ropim")
+                .containsEntry("method.ropim.sketch-ratio", "0.25");
         assertThatThrownBy(() -> new Compare.Variant("x", "mae", 1.0)).hasMessageContaining("0 < ratio < 1");
     }
 
@@ -66,6 +71,16 @@ class ClaimsTest {
         // never reached, but only 0.5 points short on the curve and level at the end: noise, not a result
         var close = run("emae", 0.75, List.of(pt(0, 0.5), pt(300, 0.795)), 0.80, 0.82);
         assertThat(Claims.emae(List.of(mae, close), 5000, 1000)).startsWith("inconclusive");
+
+        // ROPIM: better at the same budget and faster to MAE's curve value holds; worse on both does not
+        var ropim = run("ropim", 0.857, List.of(pt(0, 0.5), pt(100, 0.82), pt(300, 0.86)), 0.85, 0.86);
+        assertThat(Claims.ropim(List.of(mae, ropim), 10000, 1000)).startsWith("holds:").contains("kNN +5.00")
+                .contains("at 94 s, MAE at 300 s");
+        var worse = run("ropim", 0.857, List.of(pt(0, 0.5), pt(300, 0.7)), 0.70, 0.72);
+        assertThat(Claims.ropim(List.of(mae, worse), 10000, 1000)).startsWith("does not hold here").contains("never reached");
+        assertThat(Claims.ropim(List.of(mae, run("ropim", 0.857, List.of(pt(0, 0.5), pt(300, 0.8)), 0.801, 0.821)), 10000, 1000))
+                .startsWith("inconclusive");
+        assertThat(Claims.ropim(List.of(mae), 10000, 1000)).startsWith("not measured");
 
         // MAE varies by 10 points over the ratios, SBAM by 2 (kNN) and 1 (probe): holds; reversed: does not hold
         List<Compare.RunResult> sweep = List.of(run("mae", 0.6, List.of(pt(0, 0.5)), 0.70, 0.75), mae,

@@ -37,13 +37,18 @@ class MethodsTrainTest {
                 m.put("method.name", "sbam");
                 m.put("method.sbam.warmup-epochs", "1");  // exercise the random → saliency switch
             }
+            case "ropim" -> {
+                m.put("method.name", "ropim");
+                // no decoder and an L1 objective on pixels: a larger step gets a clear fall in 45 steps
+                m.put("optim.base-lr", "1e-2");
+            }
             default -> m.put("method.name", method);
         }
         return MimConfig.load(m);
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"mae-block", "emae", "sbam"})
+    @ValueSource(strings = {"mae-block", "emae", "sbam", "ropim"})
     void lossFallsOnRealData(String method, @TempDir Path tmp) throws Exception {
         MimConfig cfg = cfg(tmp, method);
         ImageSet train = FashionMnist.load(FashionMnist.locate(""), "train").subset(0, cfg.data.trainLimit());
@@ -53,7 +58,9 @@ class MethodsTrainTest {
         ObjectMapper json = new ObjectMapper();
         double first = json.readTree(lines.get(0)).get("loss").asDouble();
         double last = json.readTree(lines.get(lines.size() - 1)).get("loss").asDouble();
+        assertThat(last).as("%s: first %.4f last %.4f", method, first, last).isLessThan(0.85 * first);
         // norm-pix targets have unit variance per patch: predicting 0 scores ~1 on the reconstruction part
-        assertThat(last).as("%s: first %.4f last %.4f", method, first, last).isLessThan(0.85 * first).isLessThan(0.95);
+        // (ROPIM's L1 on pixels has no such scale)
+        if (!method.equals("ropim")) assertThat(last).isLessThan(0.95);
     }
 }

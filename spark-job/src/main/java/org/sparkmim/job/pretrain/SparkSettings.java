@@ -19,16 +19,21 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
 
     /** threshold = auto: NaN here, resolved from the LR schedule by {@link #thresholdAlgorithm}. */
     static final double AUTO = Double.NaN;
+    /** threshold = rms: −1 here, resolved per step from the update itself ({@link RmsThreshold}). */
+    static final double RMS = -1;
 
     /**
      * The gradient-sharing encoder's threshold. auto: {@link LrThreshold}, threshold-ratio × the scheduled LR at
-     * every step (floor: 1e-4 of that at the peak). A number: DL4J's AdaptiveThresholdAlgorithm starting there
-     * (its 0.01%..1% sparsity band; DL4J's own default, kept for comparison).
+     * every step (floor: 1e-4 of that at the peak). rms: {@link RmsThreshold}, threshold-ratio × the RMS of each
+     * step's update plus residual (same floor). A number: DL4J's AdaptiveThresholdAlgorithm starting there (its
+     * 0.01%..1% sparsity band; DL4J's own default, kept for comparison).
      */
     public org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm thresholdAlgorithm(
             org.sparkmim.model.train.WarmupCosineSchedule schedule) {
-        return Double.isNaN(threshold) ? new LrThreshold(schedule, thresholdRatio, 1e-4 * thresholdRatio * schedule.peakLr)
-                : new org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.AdaptiveThresholdAlgorithm(threshold);
+        double floor = 1e-4 * thresholdRatio * schedule.peakLr;
+        if (Double.isNaN(threshold)) return new LrThreshold(schedule, thresholdRatio, floor);
+        if (threshold == RMS) return new RmsThreshold(thresholdRatio, floor);
+        return new org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.AdaptiveThresholdAlgorithm(threshold);
     }
 
     public static SparkSettings of(MimConfig cfg) {
@@ -38,7 +43,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 oneOf(s, "sync", List.of("shared", "averaging")),
                 (int) num(s, "workers", 1, 100000),
                 (int) num(s, "workers-per-node", 1, 1),
-                "auto".equals(s.getValue("threshold").unwrapped()) ? AUTO : num(s, "threshold", 1e-9, 1),
+                threshold(s),
                 num(s, "threshold-ratio", 0.01, 100),
                 num(s, "residual-clip", 0, 1e6),
                 bool(s, "local-catch-up"),
@@ -84,6 +89,14 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
     /** Minibatch size on each worker: the global batch split evenly. */
     public int batchPerWorker(MimConfig cfg) {
         return cfg.optim.batch() / workers;
+    }
+
+    private static double threshold(Config s) {
+        Object v = s.getValue("threshold").unwrapped();
+        if ("auto".equals(v)) return AUTO;
+        if ("rms".equals(v)) return RMS;
+        if (v instanceof String str && !str.matches("[-+0-9.eE]+")) throw bad(s, "threshold", str, "auto, rms, or a number in [1e-09, 1]");
+        return num(s, "threshold", 1e-9, 1);
     }
 
     private static String oneOf(Config c, String key, List<String> allowed) {

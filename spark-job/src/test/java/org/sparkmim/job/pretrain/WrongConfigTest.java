@@ -24,6 +24,7 @@ class WrongConfigTest {
             "spark.workers         | 0      | [1, 100000]",
             "spark.workers-per-node| 2      | [1, 1]",
             "spark.threshold       | 0      | a number in",
+            "spark.threshold       | fast   | auto, rms, or a number",
             "spark.approach        | disk   | one of [direct, export]",
             "spark.shared-lr       | half   | one of [split, full]",
             "spark.local-catch-up  | maybe  | true or false",
@@ -35,6 +36,8 @@ class WrongConfigTest {
             "debug.nan-at-chunk    | -5     | [-1,",
             "optim.batch           | 0      | >= 1",
             "method.mask-ratio     | 1.5    | 0 <= mask-ratio < 1",
+            "method.ropim.sketch-ratio | 0  | in (0, 1]",
+            "method.ropim.projector| dense  | [exact, released]",
             "model.size            | huge   | one of [tiny, small, base]",
     })
     void badValueIsNamedWithOriginAndAllowedValues(String key, String value, String allowed) {
