@@ -109,4 +109,30 @@ class EngineParityTest {
         assertThat(gaps.get("shared")).as("gradient sharing vs JVM").isLessThan(0.02);
         assertThat(gaps.get("averaging")).as("parameter averaging vs JVM").isLessThan(0.03);
     }
+
+    /**
+     * ROPIM (no masking: a projection of all tokens, its own loss vertex, no decoder) through the unchanged Spark
+     * job: gradient sharing lowers the probe loss as the JVM engine does, within the same bound.
+     */
+    @Test
+    void ropimTrainsTheSameThroughGradientSharingAsInOneJvm(@TempDir Path dir) throws Exception {
+        Map<String, String> ropim = Map.of("method.name", "ropim", "optim.steps", "48");
+        MimConfig base = cfg(ropim);
+        TrainSource<?> source = TrainSource.idx(base);
+        MimMethod method = Methods.create(base);
+        MultiDataSet probe = method.prepare(Trainer.batch(source.probe(256), 0, base));
+        ImageSet train = FashionMnist.load(FashionMnist.locate(""), "train").subset(0, 2048);
+        Trainer.Result jvm = new Trainer(base, train, dir.resolve("jvm")).run();
+        double initLoss = SparkPretrain.probeLoss(Trainer.newGraph(base, method, 32), probe);
+        double jvmLoss = SparkPretrain.probeLoss(Checkpoints.load(jvm.checkpoint()), probe);
+        SparkPretrain.Result r = SparkPretrain.run(sc, base, SparkSettings.of(base), TrainSource.idx(base),
+                dir.resolve("shared").toUri().toString());
+        assertThat(r.steps()).isEqualTo(48);
+        double loss = SparkPretrain.probeLoss(Checkpoints.load(Path.of(java.net.URI.create(r.checkpoint()))), probe);
+        System.err.printf("ropim parity: init %.4f jvm %.4f shared %.4f (%.2f%%)%n", initLoss, jvmLoss, loss,
+                100 * (loss - jvmLoss) / jvmLoss);
+        assertThat(jvmLoss).isLessThan(initLoss * 0.9);
+        assertThat(loss).isLessThan(initLoss * 0.9);
+        assertThat(Math.abs(loss - jvmLoss) / jvmLoss).as("gradient sharing vs JVM, ropim").isLessThan(0.02);
+    }
 }
