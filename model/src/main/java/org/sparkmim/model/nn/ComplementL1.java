@@ -42,7 +42,7 @@ public class ComplementL1 extends LossTermConf {
     }
 
     /** (I − P) x per image, in place: x [B, N, P] flat row-major. */
-    static void complement(OrthogonalProjection.Sketch[] sk, double[] x, int n, int p) {
+    public static void complement(OrthogonalProjection.Sketch[] sk, double[] x, int n, int p) {
         double[] px = new double[n * p];
         for (int b = 0; b < sk.length; b++) {
             int off = b * n * p;

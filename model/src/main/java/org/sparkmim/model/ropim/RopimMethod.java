@@ -114,8 +114,9 @@ public class RopimMethod implements MimMethod, PixelReconstruction {
 
     private MultiDataSet inputs(float[] patches, float[] sketch, int b) {
         int n = model.tokens(), pd = model.patchDim();
-        INDArray[] features = {Nd4j.create(patches, new long[]{b, (long) n * pd}), Nd4j.create(sketch, new long[]{b, 3L * n}),
-                Nd4j.create(patches, new long[]{b, n, pd})};
+        // the targets are the patches themselves: one buffer, two views, so the executor's data path copies it once
+        INDArray p = Nd4j.create(patches, new long[]{b, (long) n * pd});
+        INDArray[] features = {p, Nd4j.create(sketch, new long[]{b, 3L * n}), p.reshape('c', b, n, pd)};
         return new org.nd4j.linalg.dataset.MultiDataSet(features, new INDArray[]{Nd4j.zeros(DataType.FLOAT, b, 1)});
     }
 
@@ -170,12 +171,11 @@ public class RopimMethod implements MimMethod, PixelReconstruction {
             res[i] = patches[i] - pred[i];
         }
         SketchPatchEmbed.project(sk, px, n, pd);
-        double[] pres = res.clone();
-        SketchPatchEmbed.project(sk, pres, n, pd);
+        ComplementL1.complement(sk, res, n, pd);                               // exactly what the loss measures
         float[] input = new float[patches.length], residual = new float[patches.length];
         for (int i = 0; i < patches.length; i++) {
             input[i] = (float) px[i];
-            residual[i] = (float) (res[i] - pres[i]);
+            residual[i] = (float) res[i];
         }
         return new PixelReconstruction.Result(patches, pred, new float[b * n], b, n, pd, false, input, residual);
     }
