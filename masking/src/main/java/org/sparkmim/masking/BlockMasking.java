@@ -44,7 +44,7 @@ public final class BlockMasking implements MaskingOperator {
     }
 
     /**
-     * @param ratio           fraction masked, {@code mask.ratio}, 0 <= ratio < 1
+     * @param ratio           fraction masked, {@code method.mask-ratio}, 0 <= ratio < 1
      * @param minBlockPatches smallest block area in tokens, >= 1
      * @param maxBlockPatches largest block area in tokens, >= minBlockPatches, or -1 for N
      * @param minAspect       aspect ratios h/w are drawn log-uniformly in [minAspect, 1/minAspect],
@@ -54,16 +54,16 @@ public final class BlockMasking implements MaskingOperator {
         this.ratio = RandomMasking.checkRatio(ratio);
         if (minBlockPatches < 1) {
             throw new IllegalArgumentException(
-                    "mask.block.min-patches=" + minBlockPatches + " is out of range: must be >= 1");
+                    "method.block.min-patches=" + minBlockPatches + " is out of range: must be >= 1");
         }
         if (maxBlockPatches != UNLIMITED && maxBlockPatches < minBlockPatches) {
-            throw new IllegalArgumentException("mask.block.max-patches=" + maxBlockPatches
-                    + " is out of range: must be >= mask.block.min-patches (" + minBlockPatches
+            throw new IllegalArgumentException("method.block.max-patches=" + maxBlockPatches
+                    + " is out of range: must be >= method.block.min-patches (" + minBlockPatches
                     + "), or -1 for unlimited");
         }
         if (!(minAspect > 0.0 && minAspect <= 1.0)) {
             throw new IllegalArgumentException(
-                    "mask.block.min-aspect=" + minAspect + " is out of range: must satisfy 0 < min-aspect <= 1");
+                    "method.block.min-aspect=" + minAspect + " is out of range: must satisfy 0 < min-aspect <= 1");
         }
         this.minBlockPatches = minBlockPatches;
         this.maxBlockPatches = maxBlockPatches;

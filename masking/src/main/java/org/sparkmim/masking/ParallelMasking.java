@@ -21,10 +21,10 @@ public final class ParallelMasking {
 
     private final int k;
 
-    /** @param k number of parts, config {@code emae.parts}, >= 2 */
+    /** @param k number of parts, config {@code method.emae.parts}, >= 2 */
     public ParallelMasking(int k) {
         if (k < 2) {
-            throw new IllegalArgumentException("emae.parts=" + k
+            throw new IllegalArgumentException("method.emae.parts=" + k
                     + " is out of range: need at least 2 parts (K = 4 gives MAE's 75% mask ratio)");
         }
         this.k = k;
@@ -110,9 +110,9 @@ public final class ParallelMasking {
 
     private void checkDivisible(int n, int gridH, int gridW) {
         if (n % k != 0) {
-            throw new IllegalArgumentException("emae.parts=" + k + " does not divide the token count N=" + n
+            throw new IllegalArgumentException("method.emae.parts=" + k + " does not divide the token count N=" + n
                     + " (" + gridH + "x" + gridW + " grid): N must be divisible by K so that every part keeps"
-                    + " N/K tokens. Allowed emae.parts for this grid: " + divisorsFrom2(n));
+                    + " N/K tokens. Allowed method.emae.parts for this grid: " + divisorsFrom2(n));
         }
     }
 

@@ -18,7 +18,7 @@ public final class RandomMasking implements MaskingOperator {
     private final double ratio;
 
     /**
-     * @param ratio fraction of tokens to remove (config {@code mask.ratio}), 0 <= ratio < 1
+     * @param ratio fraction of tokens to remove (config {@code method.mask-ratio}), 0 <= ratio < 1
      */
     public RandomMasking(double ratio) {
         this.ratio = checkRatio(ratio);
@@ -53,11 +53,11 @@ public final class RandomMasking implements MaskingOperator {
         return String.format(Locale.ROOT, "random(%s)", ratio);
     }
 
-    /** Validates mask.ratio; shared with the other operators so the message is the same. */
+    /** Validates method.mask-ratio; shared with the other operators so the message is the same. */
     static double checkRatio(double ratio) {
         if (!(ratio >= 0.0 && ratio < 1.0)) { // also rejects NaN
-            throw new IllegalArgumentException("mask.ratio=" + ratio
-                    + " is out of range: the fraction of tokens to mask must satisfy 0 <= mask.ratio < 1");
+            throw new IllegalArgumentException("method.mask-ratio=" + ratio
+                    + " is out of range: the fraction of tokens to mask must satisfy 0 <= method.mask-ratio < 1");
         }
         return ratio;
     }
@@ -69,8 +69,8 @@ public final class RandomMasking implements MaskingOperator {
     static int checkedKeep(int n, double ratio, int gridH, int gridW) {
         int keep = keepCount(n, ratio);
         if (keep < 1) {
-            throw new IllegalArgumentException("mask.ratio=" + ratio + " leaves no visible token on a "
-                    + gridH + "x" + gridW + " grid (N=" + n + "): need floor(N*(1-mask.ratio)) >= 1");
+            throw new IllegalArgumentException("method.mask-ratio=" + ratio + " leaves no visible token on a "
+                    + gridH + "x" + gridW + " grid (N=" + n + "): need floor(N*(1-method.mask-ratio)) >= 1");
         }
         return keep;
     }

@@ -110,23 +110,23 @@ class BlockMaskingTest {
     void badParametersNameTheirKeys() {
         assertThatThrownBy(() -> new BlockMasking(1.0))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.ratio=1.0")
-                .hasMessageContaining("0 <= mask.ratio < 1");
+                .hasMessageContaining("method.mask-ratio=1.0")
+                .hasMessageContaining("0 <= method.mask-ratio < 1");
         assertThatThrownBy(() -> new BlockMasking(-0.2))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.ratio");
+                .hasMessageContaining("method.mask-ratio");
         assertThatThrownBy(() -> new BlockMasking(0.5, 0, -1, 0.3))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.block.min-patches=0");
+                .hasMessageContaining("method.block.min-patches=0");
         assertThatThrownBy(() -> new BlockMasking(0.5, 8, 4, 0.3))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.block.max-patches=4");
+                .hasMessageContaining("method.block.max-patches=4");
         assertThatThrownBy(() -> new BlockMasking(0.5, 4, -1, 1.5))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.block.min-aspect=1.5");
+                .hasMessageContaining("method.block.min-aspect=1.5");
         assertThatThrownBy(() -> new BlockMasking(0.5, 4, -1, 0.0))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.block.min-aspect");
+                .hasMessageContaining("method.block.min-aspect");
     }
 
     @Test

@@ -119,13 +119,13 @@ class ParallelMaskingTest {
     void indivisibleTokenCountNamesTheConfigKey() {
         assertThatThrownBy(() -> new ParallelMasking(4).parts(7, 7, new SplittableRandom(1)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("emae.parts=4")
+                .hasMessageContaining("method.emae.parts=4")
                 .hasMessageContaining("N=49")
                 .hasMessageContaining("divisible by K")
                 .hasMessageContaining("[7, 49]");
         assertThatThrownBy(() -> new ParallelMasking(5).parts(14, 14, new SplittableRandom(1)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("emae.parts=5")
+                .hasMessageContaining("method.emae.parts=5")
                 .hasMessageContaining("N=196")
                 .hasMessageContaining("[2, 4, 7, 14, 28, 49, 98, 196]");
     }
@@ -135,7 +135,7 @@ class ParallelMaskingTest {
     void tooFewPartsAreRejected(int k) {
         assertThatThrownBy(() -> new ParallelMasking(k))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("emae.parts=" + k)
+                .hasMessageContaining("method.emae.parts=" + k)
                 .hasMessageContaining("at least 2");
     }
 

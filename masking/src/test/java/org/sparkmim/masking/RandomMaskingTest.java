@@ -126,18 +126,18 @@ class RandomMaskingTest {
     void badRatioNamesTheConfigKey(double ratio) {
         assertThatThrownBy(() -> new RandomMasking(ratio))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.ratio=" + ratio)
-                .hasMessageContaining("0 <= mask.ratio < 1");
+                .hasMessageContaining("method.mask-ratio=" + ratio)
+                .hasMessageContaining("0 <= method.mask-ratio < 1");
         assertThatThrownBy(() -> RandomMasking.keepCount(196, ratio))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.ratio");
+                .hasMessageContaining("method.mask-ratio");
     }
 
     @Test
     void ratioLeavingNoVisibleTokenIsRejected() {
         assertThatThrownBy(() -> new RandomMasking(0.9).sample(2, 2, new SplittableRandom(1)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("mask.ratio=0.9")
+                .hasMessageContaining("method.mask-ratio=0.9")
                 .hasMessageContaining("no visible token")
                 .hasMessageContaining("2x2");
     }

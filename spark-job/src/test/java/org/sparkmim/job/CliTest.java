@@ -67,7 +67,7 @@ class CliTest {
     }
 
     @ParameterizedTest(name = "{0} on {1}")
-    @org.junit.jupiter.params.provider.CsvSource({"emae,jvm", "sbam,jvm", "ropim,jvm", "emae,spark", "sbam,spark", "mae,spark", "ropim,spark"})
+    @org.junit.jupiter.params.provider.CsvSource({"emae,jvm", "sbam,jvm", "ropim,jvm", "a2mim,jvm", "emae,spark", "sbam,spark", "mae,spark", "ropim,spark", "a2mim,spark"})
     void pretrainRunsEveryMethodByNameOnBothEngines(String method, String engine, @TempDir Path tmp) throws Exception {
         Run r = run("pretrain", "--engine", engine, "--set", "mim.method.name=" + method, "--set", "model.patch=7", "--set", "model.dim=16",
                 "--set", "model.depth=1", "--set", "model.heads=2", "--set", "model.decoder-dim=16",

@@ -79,6 +79,6 @@ class ExperimentCompareTest {
     void unknownMethodIsRefusedNamingTheAllowedOnes(@TempDir Path tmp) {
         CliTest.Run r = CliTest.run("experiment", "compare", "--methods", "mae,simmim", "--out", tmp.toString(), "--no-results");
         assertThat(r.code()).isNotZero();
-        assertThat(r.err()).contains("simmim").contains("allowed mae, block, emae, sbam, ropim");
+        assertThat(r.err()).contains("simmim").contains("allowed mae, block, emae, sbam, ropim, a2mim");
     }
 }

@@ -35,33 +35,62 @@ public final class MimConfig {
      * @param emae  EMAE parallel masks and self-consistency (name = emae)
      * @param sbam  SBAM saliency masking and AMR (name = sbam)
      * @param ropim ROPIM's count-sketch projection (name = ropim)
+     * @param a2mim A2MIM's input block mask, mask token and losses (name = a2mim)
      */
     public record MethodConfig(String name, double maskRatio, String masking, boolean normPix, BlockConfig block,
-                               EmaeConfig emae, SbamConfig sbam, RopimConfig ropim) {
+                               EmaeConfig emae, SbamConfig sbam, RopimConfig ropim, A2mimConfig a2mim) {
         /** MAE-only view with the reference defaults for the other methods' keys (tests, tools). */
         public MethodConfig(String name, double maskRatio, String masking, boolean normPix) {
             this(name, maskRatio, masking, normPix, BlockConfig.DEFAULT, EmaeConfig.DEFAULT, SbamConfig.DEFAULT,
-                    RopimConfig.DEFAULT);
+                    RopimConfig.DEFAULT, A2mimConfig.DEFAULT);
         }
 
         public MethodConfig withName(String n) {
-            return new MethodConfig(n, maskRatio, masking, normPix, block, emae, sbam, ropim);
+            return new MethodConfig(n, maskRatio, masking, normPix, block, emae, sbam, ropim, a2mim);
         }
 
         public MethodConfig withMaskRatio(double r) {
-            return new MethodConfig(name, r, masking, normPix, block, emae, sbam, ropim);
+            return new MethodConfig(name, r, masking, normPix, block, emae, sbam, ropim, a2mim);
         }
 
         public MethodConfig withEmae(EmaeConfig e) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, e, sbam, ropim);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, e, sbam, ropim, a2mim);
         }
 
         public MethodConfig withSbam(SbamConfig s) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, s, ropim);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, s, ropim, a2mim);
         }
 
         public MethodConfig withRopim(RopimConfig r) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, r);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, r, a2mim);
+        }
+
+        public MethodConfig withA2mim(A2mimConfig a) {
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, ropim, a);
+        }
+    }
+
+    /**
+     * A2MIM: fraction of input blocks masked, block side in pixels (0 = the default for the model, see
+     * {@link #blockSize(ModelConfig)}), the frequency loss weight λ and focal exponent α, the unmasked pixels' share
+     * w_u of the frequency-loss gradient, the spatial loss (l1 or focal-l1), the encoder block the mask token is
+     * added before, and the mask token's γ init (0 = no γ: x + t·m).
+     */
+    public record A2mimConfig(double maskRatio, int blockSizePx, double freqWeight, double alpha, double unmaskWeight,
+                              String spatialLoss, int maskLayer, double gammaInit) {
+        public static final A2mimConfig DEFAULT = new A2mimConfig(0.6, 0, 0.1, 1.0, 0.0, "l1", 0, 0.0);
+
+        /**
+         * The block side in pixels: the configured one, or the smallest multiple of model.patch that divides
+         * model.image-size and is at least image-size / 7 (the released 32-px blocks on 224 px, a 7×7 block grid;
+         * 4 px on 28 px at patch 4; 8 px on 32 px at patch 4).
+         */
+        public int blockSize(ModelConfig m) {
+            if (blockSizePx > 0) return blockSizePx;
+            for (int s = m.patch; s <= m.imageSize; s += m.patch) {
+                if (m.imageSize % s == 0 && s * 7 >= m.imageSize) return s;
+            }
+            return m.imageSize;
         }
     }
 
@@ -170,9 +199,17 @@ public final class MimConfig {
                 range(me, "sbam.delta", -1e6, 1e6, "a finite number (compared with saliency in [0, 1])"));
         RopimConfig ropim = new RopimConfig(range(me, "ropim.sketch-ratio", 1e-9, 1, "in (0, 1]"),
                 str(me, "ropim.projector", List.of("exact", "released")));
-        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam", "ropim")),
+        A2mimConfig a2mim = new A2mimConfig(range(me, "a2mim.mask-ratio", 0.0, 0.999, "0 <= a2mim.mask-ratio < 1"),
+                me.getIsNull("a2mim.block-size") ? 0 : (int) range(me, "a2mim.block-size", 1, 1 << 16,
+                        "null or a positive multiple of model.patch that divides model.image-size"),
+                range(me, "a2mim.freq-weight", 0, 1e6, ">= 0"), range(me, "a2mim.alpha", 0, 100, "in [0, 100]"),
+                range(me, "a2mim.unmask-weight", 0, 1, "in [0, 1]"), str(me, "a2mim.spatial-loss", List.of("l1", "focal-l1")),
+                (int) range(me, "a2mim.mask-layer", 0, mc.depth - 1, "in [0, model.depth - 1 = " + (mc.depth - 1)
+                        + "] (the encoder block the mask token is added before)"),
+                range(me, "a2mim.gamma-init", 0, 1e6, ">= 0 (0 = no gamma)"));
+        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam", "ropim", "a2mim")),
                 range(me, "mask-ratio", 0.0, 0.999, "0 <= mask-ratio < 1"),
-                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam, ropim);
+                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam, ropim, a2mim);
         checkMethodFitsModel(me, method, mc);
 
         Config o = root.getConfig("optim");
@@ -233,9 +270,9 @@ public final class MimConfig {
         return v;
     }
 
-    /** The recipe's RandomResizedCrop lower scale: ROPIM's released configs use 0.67, MAE and its relatives 0.2. */
+    /** The recipe's RandomResizedCrop lower scale: ROPIM's and A2MIM-ViT's released configs use 0.67, MAE and its relatives 0.2. */
     public static double defaultCropScaleMin(String method) {
-        return method.equals("ropim") ? 0.67 : 0.2;
+        return method.equals("ropim") || method.equals("a2mim") ? 0.67 : 0.2;
     }
 
     /** Cross-section rules between method and model: fail at load, naming the key, not mid-run. */
@@ -247,6 +284,18 @@ public final class MimConfig {
             throw err(me, "emae.parts", m.emae().parts(), "a divisor of the token count N = " + n + " (model.image-size "
                     + mc.imageSize + " / model.patch " + mc.patch + ", squared) so that every part keeps N/K tokens: one of "
                     + ok + "; or change model.patch (28 px: patch 7 gives N = 16, patch 2 gives N = 196)");
+        }
+        if (m.name().equals("a2mim")) {
+            int s = m.a2mim().blockSize(mc);
+            if (s % mc.patch != 0 || mc.imageSize % s != 0) {
+                throw err(me, "a2mim.block-size", s, "a multiple of model.patch (" + mc.patch + ") that divides "
+                        + "model.image-size (" + mc.imageSize + "), so the block mask is a token mask");
+            }
+            int blocks = (mc.imageSize / s) * (mc.imageSize / s);
+            if (org.sparkmim.masking.BlockwiseMasking.maskedBlocks(blocks, m.a2mim().maskRatio()) >= blocks) {
+                throw err(me, "a2mim.mask-ratio", m.a2mim().maskRatio(), "a ratio that leaves at least one of the "
+                        + blocks + " blocks visible");
+            }
         }
         if (m.name().equals("sbam") && m.sbam().amr()) {
             double lo = m.maskRatio() - m.sbam().rVar(), hi = m.maskRatio() + m.sbam().rVar();

@@ -46,7 +46,7 @@ public final class Compare {
 
     /** One run of the comparison: a method family and its mask ratio. */
     public record Variant(String label, String family, double ratio) {
-        public static final List<String> FAMILIES = List.of("mae", "block", "emae", "sbam", "ropim");
+        public static final List<String> FAMILIES = List.of("mae", "block", "emae", "sbam", "ropim", "a2mim");
 
         public Variant {
             if (!FAMILIES.contains(family)) {
@@ -79,6 +79,10 @@ public final class Compare {
                 case "ropim" -> { // its "ratio" is the share of the token subspace the projection removes
                     m.put("method.name", "ropim");
                     m.put("method.ropim.sketch-ratio", String.valueOf(1 - ratio));
+                }
+                case "a2mim" -> { // its ratio is the share of input blocks masked
+                    m.put("method.name", "a2mim");
+                    m.put("method.a2mim.mask-ratio", String.valueOf(ratio));
                 }
                 default -> { // emae: its ratio is 1 - 1/K with K dividing N
                     m.put("method.name", "emae");
@@ -116,8 +120,10 @@ public final class Compare {
     public static List<Variant> plan(List<String> methods, double defaultRatio, List<String> sweep, List<Double> ratios) {
         List<Variant> out = new ArrayList<>();
         for (String m : methods) {
-            // ROPIM has no mask ratio: in the method list it runs at its own default sketch ratio (1/7)
-            double r = m.equals("ropim") ? 1 - MimConfig.RopimConfig.DEFAULT.sketchRatio() : defaultRatio;
+            // ROPIM has no mask ratio: in the method list it runs at its own default sketch ratio (1/7); A2MIM at its
+            // recipe's block ratio (0.6)
+            double r = m.equals("ropim") ? 1 - MimConfig.RopimConfig.DEFAULT.sketchRatio()
+                    : m.equals("a2mim") ? MimConfig.A2mimConfig.DEFAULT.maskRatio() : defaultRatio;
             out.add(new Variant(label(m, r), m, r));
         }
         for (String m : sweep) {
@@ -259,12 +265,13 @@ public final class Compare {
 
     /**
      * The ratio the method really masks at: 1 − 1/K for EMAE, 1 − sketch-ratio for ROPIM (the share of the token
-     * subspace removed), mask-ratio otherwise (SBAM's AMR centre).
+     * subspace removed), a2mim.mask-ratio for A2MIM, mask-ratio otherwise (SBAM's AMR centre).
      */
     static double effectiveRatio(MimConfig cfg) {
         return switch (cfg.method.name()) {
             case "emae" -> 1 - 1.0 / cfg.method.emae().parts();
             case "ropim" -> 1 - cfg.method.ropim().sketchRatio();
+            case "a2mim" -> cfg.method.a2mim().maskRatio();
             default -> cfg.method.maskRatio();
         };
     }

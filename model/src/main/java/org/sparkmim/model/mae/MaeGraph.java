@@ -104,8 +104,19 @@ public final class MaeGraph {
     /** embedded [B,1+K,D] → enc0..enc{L-1} (each also fed keyBias [B,1+K] if not null) → {@link #LATENT}. */
     public static void addEncoder(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m, IUpdater updater,
                                   double weightDecay, String embedded, String keyBias) {
+        addEncoder(gb, m, updater, weightDecay, embedded, keyBias, null);
+    }
+
+    /**
+     * As above, with a hook that may add vertices in front of block i (A2MIM's mask token before block k): it gets
+     * (i, the name of block i's input) and returns the name block i should read instead.
+     */
+    public static void addEncoder(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m, IUpdater updater,
+                                  double weightDecay, String embedded, String keyBias,
+                                  java.util.function.BiFunction<Integer, String, String> beforeBlock) {
         String prev = embedded;
         for (int i = 0; i < m.depth; i++) {
+            if (beforeBlock != null) prev = beforeBlock.apply(i, prev);
             String name = "enc" + i;
             var blk = opt(new TransformerBlock(m.dim, m.heads), updater, weightDecay);
             if (keyBias != null) gb.addVertex(name, blk, prev, keyBias);
@@ -128,6 +139,20 @@ public final class MaeGraph {
         }
         gb.addVertex("dec_norm", opt(new LayerNormVertex(m.decoderDim), updater, weightDecay), prev);
         gb.addVertex(TOKENS, new DropCls(), "dec_norm");
+    }
+
+    /**
+     * {@link #TOKENS} [B, N, D] → {@link #HEAD}: one linear map D → P per token (DenseLayer behind
+     * RnnToFeedForwardPreProcessor(NWC), rows n·B + b), the per-token form of a 1×1 conv + PixelShuffle(p). The
+     * head of the methods without a decoder (ROPIM, A2MIM); a real Layer, so numParams() counts the graph.
+     */
+    public static void addTokenHead(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m, IUpdater updater,
+                                    double weightDecay) {
+        gb.addLayer(HEAD, new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(m.dim).nOut(m.patchDim())
+                .activation(Activation.IDENTITY).weightInit(WeightInit.XAVIER_UNIFORM).biasInit(0)
+                .updater(updater.clone()).biasUpdater(updater.clone())
+                .weightDecay(weightDecay, true).weightDecayBias(0, true).build(),
+                new org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor(RNNFormat.NWC), TOKENS);
     }
 
     /** Give a parameterized vertex the run's updater (own copy) and weight decay. */

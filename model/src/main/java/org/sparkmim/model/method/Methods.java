@@ -1,5 +1,6 @@
 package org.sparkmim.model.method;
 
+import org.sparkmim.model.a2mim.A2mimMethod;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.emae.EmaeMethod;
 import org.sparkmim.model.mae.MaeMethod;
@@ -16,8 +17,9 @@ public final class Methods {
             case "emae" -> new EmaeMethod(cfg.model, cfg.method);
             case "sbam" -> new SbamMethod(cfg.model, cfg.method);
             case "ropim" -> new RopimMethod(cfg.model, cfg.method);
+            case "a2mim" -> new A2mimMethod(cfg.model, cfg.method);
             default -> throw new IllegalArgumentException("method.name=" + cfg.method.name()
-                    + " is not known; allowed: mae, emae, sbam, ropim");
+                    + " is not known; allowed: mae, emae, sbam, ropim, a2mim");
         };
     }
 }

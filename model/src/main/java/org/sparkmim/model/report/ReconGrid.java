@@ -28,6 +28,7 @@ public final class ReconGrid {
     static final Color MASKED = new Color(72, 96, 150);
     private static final String[] HEADERS = {"original", "masked input", "reconstruction", "visible pasted"};
     private static final String[] PROJECTED = {"original", "projected input", "reconstruction", "I−P residual"};
+    private static final String[] FILLED = {"original", "encoder input", "reconstruction", "visible pasted"};
 
     private ReconGrid() { }
 
@@ -48,14 +49,14 @@ public final class ReconGrid {
         Graphics2D g = Canvas.begin(img);
         g.setFont(Canvas.HEAD);
         g.setColor(Canvas.TEXT);
-        String[] headers = r.transformsInput() ? PROJECTED : HEADERS;
+        String[] headers = r.transformsInput() ? PROJECTED : r.fillsInput() ? FILLED : HEADERS;
         for (int col = 0; col < 4; col++) g.drawString(headers[col], Canvas.MARGIN + col * (cell + Canvas.GAP) + 4, Canvas.MARGIN + 14);
         for (int i = 0; i < n; i++) {
             float[][] views = views(r, i, s, c, p, cfg.data.mean(), cfg.data.std());
             int y = Canvas.MARGIN + headH + i * (cell + Canvas.GAP);
             for (int col = 0; col < 4; col++) {
                 int[] rgb = Canvas.rgb(views[col], 0, s, s, c);
-                if (col == 1 && !r.transformsInput()) paintMasked(rgb, r, i, s, p);
+                if (col == 1 && r.input() == null) paintMasked(rgb, r, i, s, p);
                 Canvas.drawCell(g, rgb, s, s, scale, Canvas.MARGIN + col * (cell + Canvas.GAP), y);
             }
         }
@@ -71,6 +72,11 @@ public final class ReconGrid {
                     + "a random projection along the token axis (column 2: that projection applied to the pixels). "
                     + "Column 4: the part of the residual image − reconstruction that the projection removed, which is "
                     + "what the L1 loss measures; mid-gray = 0.", epoch, step, r.tokens());
+        }
+        if (r.fillsInput()) {
+            return String.format(Locale.ROOT, "Epoch %d, step %d. %d of %d patches masked: the encoder sees their pixels "
+                    + "set to the image's per-channel mean (column 2) and a mask token added to their features. Targets "
+                    + "are pixels (norm-pix off): predictions are shown as they are.", epoch, step, maskedFirst, r.tokens());
         }
         String head = String.format(Locale.ROOT, "Epoch %d, step %d. %d of %d patches masked (blue-gray in column 2). ",
                 epoch, step, maskedFirst, r.tokens());
@@ -115,7 +121,12 @@ public final class ReconGrid {
             }
         }
         float[][] out = new float[4][];
-        float[][] src = {orig, orig, recon, pasted};
+        float[] input = orig;
+        if (r.fillsInput()) {
+            input = new float[n * pd];
+            System.arraycopy(r.input(), off, input, 0, n * pd);
+        }
+        float[][] src = {orig, input, recon, pasted};
         for (int v = 0; v < 4; v++) {
             float[] hwc = new float[s * s * c];
             Patchify.unpatchify(src[v], 0, s, s, c, p, hwc, 0);

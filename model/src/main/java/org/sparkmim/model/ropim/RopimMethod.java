@@ -1,12 +1,8 @@
 package org.sparkmim.model.ropim;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.RNNFormat;
-import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.LossLayer;
-import org.deeplearning4j.nn.conf.preprocessor.RnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -87,12 +83,7 @@ public class RopimMethod implements MimMethod, PixelReconstruction {
                 MaeGraph.IN_PATCHES, IN_SKETCH);
         MaeGraph.addEncoder(gb, m, updater, weightDecay, MaeGraph.EMBED, null);
         gb.addVertex(MaeGraph.TOKENS, new DropCls(), MaeGraph.LATENT);
-        // the per-token form of the released code's 1×1 conv + PixelShuffle: one linear map D → p²·C per token
-        gb.addLayer(MaeGraph.HEAD, new DenseLayer.Builder().nIn(m.dim).nOut(m.patchDim())
-                .activation(Activation.IDENTITY).weightInit(WeightInit.XAVIER_UNIFORM).biasInit(0)
-                .updater(updater.clone()).biasUpdater(updater.clone())
-                .weightDecay(weightDecay, true).weightDecayBias(0, true).build(),
-                new RnnToFeedForwardPreProcessor(RNNFormat.NWC), MaeGraph.TOKENS);
+        MaeGraph.addTokenHead(gb, m, updater, weightDecay);
         gb.addVertex(LOSS_TERMS, new ComplementL1(), MaeGraph.HEAD, IN_TARGETS, IN_SKETCH);
         gb.addLayer("loss", new LossLayer.Builder(new SumLoss()).activation(Activation.IDENTITY).build(), LOSS_TERMS);
         gb.setOutputs("loss");
@@ -156,13 +147,7 @@ public class RopimMethod implements MimMethod, PixelReconstruction {
         MultiDataSet mds = prepare(batch);
         int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         Map<String, INDArray> act = graph.feedForward(mds.getFeatures(), false);
-        INDArray head = act.get(MaeGraph.HEAD);
-        if (head.length() != (long) b * n * pd) {
-            throw new IllegalStateException("ROPIM graph gave " + head.length() + " predictions for " + b + " images of "
-                    + n + " tokens x " + pd);
-        }
-        // head rows are n·B + b ('f' order from RnnToFeedForwardPreProcessor): [N, B, P] → [B, N, P]
-        float[] pred = head.castTo(DataType.FLOAT).reshape('c', n, b, pd).permute(1, 0, 2).dup('c').data().asFloat();
+        float[] pred = PixelReconstruction.tokenRows(act.get(MaeGraph.HEAD), b, n, pd, "ROPIM");
         float[] patches = mds.getFeatures(0).castTo(DataType.FLOAT).dup('c').data().asFloat();
         OrthogonalProjection.Sketch[] sk = SketchPatchEmbed.decodeAll(mds.getFeatures(1), n);
         double[] px = new double[patches.length], res = new double[patches.length];

@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.within;
 class GraphJsonTest {
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"mae", "emae", "sbam", "ropim"})
+    @ValueSource(strings = {"mae", "emae", "sbam", "ropim", "a2mim"})
     void graphRoundTripsThroughJson(String name) {
         MimConfig cfg = MimConfig.load(Map.of("method.name", name, "model.patch", "7", "model.dim", "16",
                 "model.depth", "1", "model.heads", "2", "model.decoder-dim", "16", "model.decoder-depth", "1"));

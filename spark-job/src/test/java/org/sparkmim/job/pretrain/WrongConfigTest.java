@@ -38,6 +38,10 @@ class WrongConfigTest {
             "method.mask-ratio     | 1.5    | 0 <= mask-ratio < 1",
             "method.ropim.sketch-ratio | 0  | in (0, 1]",
             "method.ropim.projector| dense  | [exact, released]",
+            "method.a2mim.mask-ratio | 1 | 0 <= a2mim.mask-ratio < 1",
+            "method.a2mim.spatial-loss | l2 | [l1, focal-l1]",
+            "method.a2mim.mask-layer | 9 | in [0, model.depth - 1 = 5]",
+            "method.a2mim.unmask-weight | 2 | in [0, 1]",
             "model.size            | huge   | one of [tiny, small, base]",
     })
     void badValueIsNamedWithOriginAndAllowedValues(String key, String value, String allowed) {
