@@ -16,15 +16,18 @@ import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.config.ModelConfig;
 import org.sparkmim.model.mae.MaeGraph;
 import org.sparkmim.model.mae.MaeMethod;
+import org.sparkmim.model.mae.Patchify;
 import org.sparkmim.model.method.Batch;
 import org.sparkmim.model.method.FeatureSpec;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.method.PixelReconstruction;
 import org.sparkmim.model.nn.A2mimLoss;
 import org.sparkmim.model.nn.DropCls;
+import org.sparkmim.model.nn.GridTokens;
 import org.sparkmim.model.nn.MaskTokenAdd;
 import org.sparkmim.model.nn.PatchEmbed;
 import org.sparkmim.model.nn.SumLoss;
+import org.sparkmim.model.resnet.ResNet;
 import org.sparkmim.model.train.Bench;
 
 import java.util.List;
@@ -47,8 +50,18 @@ import static org.sparkmim.model.mae.MaeGraph.opt;
  * The encoder is MaeGraph's vertex for vertex (the mask-token vertex adds nothing when m = 0), so evaluation and the
  * trainer treat an A2MIM run like any other. The head is the per-token form of the released 1×1 conv +
  * PixelShuffle(patch). Targets are the normalized pixels (no norm-pix), as in the released code.
+ *
+ * <p>On the ResNet backbone (model.backbone = resnet) the same objective runs on a CNN:
+ * <pre>
+ * inputs: image [B, C, H, W] (masked blocks = the image's per-channel mean)   mask [B, N]   targets [B, N, P]
+ * image → ResNet stem, stages 0 .. [mask_token: f + t·m, or f·(1−m) + γ⊙f·m + t·m, before stage mask-layer] .. 3
+ *   → [B, C4, g, g] → tokens = GridTokens [B, N, C4] → head [N·B, P] (1×1 conv + pixel shuffle) → loss as above
+ * </pre>
+ * The mask grid, the grid the mask token is added on and the head's grid are all the token grid image-size / patch
+ * (MimConfig checks the strides), so one mask serves all three.
  */
 public class A2mimMethod implements MimMethod, PixelReconstruction {
+    public static final String IN_IMAGE = "image";
     public static final String IN_MASK = "mask";
     public static final String IN_TARGETS = "targets";
     public static final String MASK_TOKEN = "mask_token";
@@ -66,7 +79,7 @@ public class A2mimMethod implements MimMethod, PixelReconstruction {
             throw new IllegalArgumentException("mim.method.a2mim.block-size=" + s + " is invalid: must be a multiple of "
                     + "model.patch (" + model.patch + ") that divides model.image-size (" + model.imageSize + ")");
         }
-        if (a2.maskLayer() >= model.depth) {
+        if (!model.isResNet() && a2.maskLayer() >= model.depth) {
             throw new IllegalArgumentException("mim.method.a2mim.mask-layer=" + a2.maskLayer() + " is invalid: must be in "
                     + "[0, model.depth - 1 = " + (model.depth - 1) + "]");
         }
@@ -89,6 +102,7 @@ public class A2mimMethod implements MimMethod, PixelReconstruction {
 
     @Override
     public ComputationGraphConfiguration graph(IUpdater updater, double weightDecay, long seed, DataType dataType) {
+        if (model.isResNet()) return resnetGraph(updater, weightDecay, seed, dataType);
         ModelConfig m = model;
         int g = m.gridSize();
         var gb = MaeGraph.builder(seed, dataType);
@@ -104,6 +118,25 @@ public class A2mimMethod implements MimMethod, PixelReconstruction {
         MaeGraph.addTokenHead(gb, m, updater, weightDecay);
         gb.addVertex(LOSS_TERMS, new A2mimLoss(g, m.patch, m.channels, a2.spatialLoss(), a2.freqWeight(), a2.alpha(),
                 a2.unmaskWeight()), MaeGraph.HEAD, IN_TARGETS, IN_MASK);
+        gb.addLayer("loss", new LossLayer.Builder(new SumLoss()).activation(Activation.IDENTITY).build(), LOSS_TERMS);
+        gb.setOutputs("loss");
+        return gb.build();
+    }
+
+    private ComputationGraphConfiguration resnetGraph(IUpdater updater, double weightDecay, long seed, DataType dataType) {
+        ModelConfig m = model;
+        var gb = MaeGraph.builder(seed, dataType);
+        gb.addInputs(IN_IMAGE, IN_MASK, IN_TARGETS);
+        String out = ResNet.addEncoder(gb, m, updater, weightDecay, IN_IMAGE, (stage, prev) -> {
+            if (stage != a2.maskLayer()) return prev;
+            int c = stage == 0 ? m.resnet.width() : m.resnet.stageChannels(stage - 1);
+            gb.addVertex(MASK_TOKEN, opt(new MaskTokenAdd(c, a2.gammaInit(), true), updater, weightDecay), prev, IN_MASK);
+            return MASK_TOKEN;
+        });
+        gb.addVertex(MaeGraph.TOKENS, new GridTokens(), out);
+        MaeGraph.addTokenHead(gb, ResNet.channels(m), m.patchDim(), updater, weightDecay);
+        gb.addVertex(LOSS_TERMS, new A2mimLoss(m.gridSize(), m.patch, m.channels, a2.spatialLoss(), a2.freqWeight(),
+                a2.alpha(), a2.unmaskWeight()), MaeGraph.HEAD, IN_TARGETS, IN_MASK);
         gb.addLayer("loss", new LossLayer.Builder(new SumLoss()).activation(Activation.IDENTITY).build(), LOSS_TERMS);
         gb.setOutputs("loss");
         return gb.build();
@@ -145,8 +178,14 @@ public class A2mimMethod implements MimMethod, PixelReconstruction {
         return inputs(fill(patches, mask, b), patches, mask, b);
     }
 
+    /** The graph's features: ViT (patches, ids, mask, targets) or ResNet (image, mask, targets). */
     private MultiDataSet inputs(float[] input, float[] targets, float[] mask, int b) {
         int n = model.tokens(), pd = model.patchDim();
+        if (model.isResNet()) {
+            INDArray[] features = {image(input, b), Nd4j.create(mask, new long[]{b, n}),
+                    Nd4j.create(targets, new long[]{b, n, pd})};
+            return new org.nd4j.linalg.dataset.MultiDataSet(features, new INDArray[]{Nd4j.zeros(DataType.FLOAT, b, 1)});
+        }
         float[] ids = new float[b * n];
         for (int i = 0; i < b; i++) {
             for (int t = 0; t < n; t++) ids[i * n + t] = t;
@@ -156,18 +195,40 @@ public class A2mimMethod implements MimMethod, PixelReconstruction {
         return new org.nd4j.linalg.dataset.MultiDataSet(features, new INDArray[]{Nd4j.zeros(DataType.FLOAT, b, 1)});
     }
 
+    /** Patches [B·N·P] → the images [B, C, H, W] a CNN reads. */
+    private INDArray image(float[] patches, int b) {
+        int s = model.imageSize, c = model.channels, len = s * s * c, n = model.tokens(), pd = model.patchDim();
+        float[] hwc = new float[b * len];
+        for (int i = 0; i < b; i++) Patchify.unpatchify(patches, i * n * pd, s, s, c, model.patch, hwc, i * len);
+        return Nd4j.create(hwc, new long[]{b, s, s, c}).permute(0, 3, 1, 2).dup('c');
+    }
+
+    /** The index of each input in this backbone's graph. */
+    private int featureIndex(String input) {
+        List<String> order = model.isResNet() ? List.of(IN_IMAGE, IN_MASK, IN_TARGETS)
+                : List.of(MaeGraph.IN_PATCHES, MaeGraph.IN_IDS_KEEP, IN_MASK, IN_TARGETS);
+        return order.indexOf(input);
+    }
+
     /** All N tokens, unmasked (m = 0, so the mask token adds nothing), through the encoder; pooled as for MAE. */
     @Override
     public INDArray features(ComputationGraph graph, Batch batch, FeatureSpec spec) {
         int b = batch.size();
         float[] patches = MaeMethod.patchify(model, batch);
         MultiDataSet in = inputs(patches, patches, new float[b * model.tokens()], b);
+        if (model.isResNet()) return ResNet.features(graph, model, in.getFeatures(), b, spec);
         return MaeMethod.encoderFeatures(graph, model, in.getFeatures(), b, spec);
     }
 
-    /** The encoder on N tokens plus the per-token head; the mask token and the losses are O(N·D) and left out. */
+    /**
+     * The encoder on N tokens plus the per-token head; the mask token and the losses are O(N·D) and left out. On the
+     * ResNet: its convolutions plus the head, forward × 3.
+     */
     @Override
     public double trainFlopsPerImage() {
+        if (model.isResNet()) {
+            return 3 * (ResNet.forwardFlops(model) + 2.0 * model.tokens() * ResNet.channels(model) * model.patchDim());
+        }
         return Bench.encoderFlopsPerImage(model, model.tokens());
     }
 
@@ -178,9 +239,9 @@ public class A2mimMethod implements MimMethod, PixelReconstruction {
         int b = batch.size(), n = model.tokens(), pd = model.patchDim();
         Map<String, INDArray> act = graph.feedForward(mds.getFeatures(), false);
         float[] pred = PixelReconstruction.tokenRows(act.get(MaeGraph.HEAD), b, n, pd, "A2MIM");
-        float[] input = mds.getFeatures(0).castTo(DataType.FLOAT).dup('c').data().asFloat();
-        float[] targets = mds.getFeatures(3).castTo(DataType.FLOAT).dup('c').data().asFloat();
-        float[] mask = mds.getFeatures(2).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        float[] targets = mds.getFeatures(featureIndex(IN_TARGETS)).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        float[] mask = mds.getFeatures(featureIndex(IN_MASK)).castTo(DataType.FLOAT).dup('c').data().asFloat();
+        float[] input = fill(targets, mask, b);                                // the encoder's input, in patch order
         return new PixelReconstruction.Result(targets, pred, mask, b, n, pd, false, input, null);
     }
 }

@@ -78,7 +78,10 @@ public final class MimConfig {
      */
     public record A2mimConfig(double maskRatio, int blockSizePx, double freqWeight, double alpha, double unmaskWeight,
                               String spatialLoss, int maskLayer, double gammaInit) {
+        /** The released ViT recipe. */
         public static final A2mimConfig DEFAULT = new A2mimConfig(0.6, 0, 0.1, 1.0, 0.0, "l1", 0, 0.0);
+        /** The released ResNet-50 recipe: focal L1, λ 0.5, w_u 1e-3, mask token before the last stage, γ init 1e-6. */
+        public static final A2mimConfig RESNET_DEFAULT = new A2mimConfig(0.6, 0, 0.5, 1.0, 1e-3, "focal-l1", 3, 1e-6);
 
         /**
          * The block side in pixels: the configured one, or the smallest multiple of model.patch that divides
@@ -180,7 +183,17 @@ public final class MimConfig {
         mc.decoderDim = optInt(m, "decoder-dim", mc.decoderDim);
         mc.decoderDepth = optInt(m, "decoder-depth", mc.decoderDepth);
         mc.decoderHeads = optInt(m, "decoder-heads", mc.decoderHeads);
+        mc.backbone = str(m, "backbone", List.of(ModelConfig.VIT, ModelConfig.RESNET));
+        Config rn = m.getConfig("resnet");
+        List<Integer> strides;
+        try {
+            strides = rn.getIntList("strides");
+        } catch (ConfigException.WrongType ex) {
+            throw err(rn, "strides", rn.getValue("strides").render(), "a list of 4 strides, each 1 or 2, e.g. [1, 2, 2, 1]");
+        }
+        mc.resnet = new ModelConfig.ResNetShape(rn.getInt("depth"), rn.getInt("width"), rn.getString("stem"), strides);
         this.model = withOrigin(m, mc);
+        boolean res = mc.isResNet();
 
         Config me = root.getConfig("method");
         BlockConfig block = new BlockConfig((int) range(me, "block.min-patches", 1, 1 << 20, ">= 1"),
@@ -199,14 +212,20 @@ public final class MimConfig {
                 range(me, "sbam.delta", -1e6, 1e6, "a finite number (compared with saliency in [0, 1])"));
         RopimConfig ropim = new RopimConfig(range(me, "ropim.sketch-ratio", 1e-9, 1, "in (0, 1]"),
                 str(me, "ropim.projector", List.of("exact", "released")));
+        // null a2mim keys take the released recipe of the backbone: A2mimConfig.DEFAULT (ViT) or RESNET_DEFAULT
+        A2mimConfig a2d = res ? A2mimConfig.RESNET_DEFAULT : A2mimConfig.DEFAULT;
+        int lastLayer = res ? 3 : mc.depth - 1;
         A2mimConfig a2mim = new A2mimConfig(range(me, "a2mim.mask-ratio", 0.0, 0.999, "0 <= a2mim.mask-ratio < 1"),
                 me.getIsNull("a2mim.block-size") ? 0 : (int) range(me, "a2mim.block-size", 1, 1 << 16,
                         "null or a positive multiple of model.patch that divides model.image-size"),
-                range(me, "a2mim.freq-weight", 0, 1e6, ">= 0"), range(me, "a2mim.alpha", 0, 100, "in [0, 100]"),
-                range(me, "a2mim.unmask-weight", 0, 1, "in [0, 1]"), str(me, "a2mim.spatial-loss", List.of("l1", "focal-l1")),
-                (int) range(me, "a2mim.mask-layer", 0, mc.depth - 1, "in [0, model.depth - 1 = " + (mc.depth - 1)
-                        + "] (the encoder block the mask token is added before)"),
-                range(me, "a2mim.gamma-init", 0, 1e6, ">= 0 (0 = no gamma)"));
+                me.getIsNull("a2mim.freq-weight") ? a2d.freqWeight() : range(me, "a2mim.freq-weight", 0, 1e6, ">= 0"),
+                range(me, "a2mim.alpha", 0, 100, "in [0, 100]"),
+                me.getIsNull("a2mim.unmask-weight") ? a2d.unmaskWeight() : range(me, "a2mim.unmask-weight", 0, 1, "in [0, 1]"),
+                me.getIsNull("a2mim.spatial-loss") ? a2d.spatialLoss() : str(me, "a2mim.spatial-loss", List.of("l1", "focal-l1")),
+                me.getIsNull("a2mim.mask-layer") ? a2d.maskLayer() : (int) range(me, "a2mim.mask-layer", 0, lastLayer,
+                        res ? "in [0, 3] (the ResNet stage the mask token is added before; 3 = before the last stage)"
+                                : "in [0, model.depth - 1 = " + lastLayer + "] (the encoder block the mask token is added before)"),
+                me.getIsNull("a2mim.gamma-init") ? a2d.gammaInit() : range(me, "a2mim.gamma-init", 0, 1e6, ">= 0 (0 = no gamma)"));
         this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam", "ropim", "a2mim")),
                 range(me, "mask-ratio", 0.0, 0.999, "0 <= mask-ratio < 1"),
                 str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam, ropim, a2mim);
@@ -226,7 +245,7 @@ public final class MimConfig {
             throw err(d, "mean", mean.length + " values", "one value per channel (model.channels=" + mc.channels + ")");
         }
         this.data = new DataConfig(d.getString("path"), (int) range(d, "train-limit", 0, Integer.MAX_VALUE, ">= 0"),
-                mean, std, d.getIsNull("crop-scale-min") ? defaultCropScaleMin(method.name())
+                mean, std, d.getIsNull("crop-scale-min") ? defaultCropScaleMin(method.name(), mc.backbone)
                         : range(d, "crop-scale-min", 0.01, 1, "in [0.01, 1]"), range(d, "flip-prob", 0, 1, "in [0,1]"));
 
         Config r = root.getConfig("run");
@@ -242,6 +261,10 @@ public final class MimConfig {
         int side = mc.gridSize();
         int poolGrid = (int) range(e, "pool-grid", 1, side, "in [1, " + side + "] (the token grid is model.image-size / model.patch = "
                 + side + " per side)");
+        if (res && !feature.equals("mean")) {
+            throw err(e, "feature", feature, "mean with model.backbone = resnet (its feature is the global-average-pooled "
+                    + "last stage, per pool-grid cell; a ResNet has no CLS token and no blocks of equal width for lastk)");
+        }
         if (feature.equals("cls") && poolGrid != 1) {
             throw err(e, "pool-grid", poolGrid, "1 with eval.feature = cls (the CLS token has no position)");
         }
@@ -270,14 +293,35 @@ public final class MimConfig {
         return v;
     }
 
-    /** The recipe's RandomResizedCrop lower scale: ROPIM's and A2MIM-ViT's released configs use 0.67, MAE and its relatives 0.2. */
-    public static double defaultCropScaleMin(String method) {
+    /** Methods that run on any backbone (model.backbone); the others need a ViT. */
+    public static final List<String> BACKBONE_AGNOSTIC = List.of("a2mim");
+
+    /**
+     * The recipe's RandomResizedCrop lower scale: ROPIM's and A2MIM-ViT's released configs use 0.67, A2MIM-ResNet's
+     * 0.8, MAE and its relatives 0.2.
+     */
+    public static double defaultCropScaleMin(String method, String backbone) {
+        if (method.equals("a2mim") && backbone.equals(ModelConfig.RESNET)) return 0.8;
         return method.equals("ropim") || method.equals("a2mim") ? 0.67 : 0.2;
     }
 
     /** Cross-section rules between method and model: fail at load, naming the key, not mid-run. */
     private static void checkMethodFitsModel(Config me, MethodConfig m, ModelConfig mc) {
         int n = mc.tokens();
+        if (mc.isResNet() && !BACKBONE_AGNOSTIC.contains(m.name())) {
+            throw err(me, "name", m.name(), "a method that runs on model.backbone = resnet: one of " + BACKBONE_AGNOSTIC
+                    + ". " + m.name() + " needs a ViT (it drops, sketches or pairs tokens of a Transformer encoder); "
+                    + "set mim.model.backbone = vit, or mim.method.name = a2mim");
+        }
+        if (mc.isResNet() && m.name().equals("a2mim")) {
+            int g = mc.resnet.gridBefore(m.a2mim().maskLayer(), mc.imageSize);
+            if (g != mc.gridSize()) {
+                throw err(me, "a2mim.mask-layer", m.a2mim().maskLayer(), "a stage whose input grid is the mask's token grid "
+                        + "(model.image-size / model.patch = " + mc.gridSize() + " per side); before stage "
+                        + m.a2mim().maskLayer() + " the grid is " + g + " with model.resnet.stem = " + mc.resnet.stem()
+                        + " and model.resnet.strides = " + mc.resnet.strides() + " (stages from the mask token on must have stride 1)");
+            }
+        }
         if (m.name().equals("emae") && n % m.emae().parts() != 0) {
             List<Integer> ok = new java.util.ArrayList<>();
             for (int k = 2; k <= n; k++) if (n % k == 0) ok.add(k);

@@ -148,7 +148,13 @@ public final class MaeGraph {
      */
     public static void addTokenHead(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m, IUpdater updater,
                                     double weightDecay) {
-        gb.addLayer(HEAD, new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(m.dim).nOut(m.patchDim())
+        addTokenHead(gb, m.dim, m.patchDim(), updater, weightDecay);
+    }
+
+    /** The per-token linear head on {@link #TOKENS} [B, N, nIn] → {@link #HEAD} [B·N, P] (a ResNet's nIn = its channels). */
+    public static void addTokenHead(ComputationGraphConfiguration.GraphBuilder gb, int nIn, int patchDim, IUpdater updater,
+                                    double weightDecay) {
+        gb.addLayer(HEAD, new org.deeplearning4j.nn.conf.layers.DenseLayer.Builder().nIn(nIn).nOut(patchDim)
                 .activation(Activation.IDENTITY).weightInit(WeightInit.XAVIER_UNIFORM).biasInit(0)
                 .updater(updater.clone()).biasUpdater(updater.clone())
                 .weightDecay(weightDecay, true).weightDecayBias(0, true).build(),

@@ -209,7 +209,7 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
      * Mean of the n tokens [n, d] at src[off..] within each of `cells` cells (token t in cell cellOf[t]),
      * optionally LayerNorm-ing (no affine) each token first → dst[dOff .. dOff + cells·d], cell-major.
      */
-    static void poolTokens(float[] src, int off, int n, int d, boolean normalize, int[] cellOf, int cells, float[] dst, int dOff) {
+    public static void poolTokens(float[] src, int off, int n, int d, boolean normalize, int[] cellOf, int cells, float[] dst, int dOff) {
         double[] acc = new double[cells * d];
         int[] count = new int[cells];
         for (int t = 0; t < n; t++) {

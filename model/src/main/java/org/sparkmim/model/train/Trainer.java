@@ -309,7 +309,22 @@ public final class Trainer {
                 cfg.data.std(), rng, dst, dstOff);
     }
 
+    private MultiDataSet calibration;
+
+    /** The images precise BN measures (the first ones of the training set, epoch-0 augmentation and masks). */
+    private MultiDataSet calibration() {
+        if (calibration == null) {
+            int n = Math.min(PreciseBatchNorm.IMAGES, train.count());
+            int[] first = new int[n];
+            for (int i = 0; i < n; i++) first[i] = i;
+            calibration = method.prepare(batch(train, first, 0, n, 0, cfg));
+        }
+        return calibration;
+    }
+
+    /** Checkpoints (and the epoch hooks after them) see batch-norm statistics of the current weights. */
     private Path checkpoint(ComputationGraph g, long step, int epoch) {
+        if (PreciseBatchNorm.hasBatchNorm(g)) PreciseBatchNorm.recalibrate(g, calibration());
         Path p = Checkpoints.save(g, runDir, new Checkpoints.Provenance(step, epoch, cfg.run.seed(), cfg.render(),
                 cfg.fingerprint(), cfg.architectureFingerprint(), method.name()), cfg.run.keepCheckpoints());
         LOG.info("checkpoint {}", p);

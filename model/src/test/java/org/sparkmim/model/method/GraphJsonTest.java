@@ -22,9 +22,11 @@ import static org.assertj.core.api.Assertions.within;
 class GraphJsonTest {
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"mae", "emae", "sbam", "ropim", "a2mim"})
+    @ValueSource(strings = {"mae", "emae", "sbam", "ropim", "a2mim", "a2mim-resnet"})
     void graphRoundTripsThroughJson(String name) {
-        MimConfig cfg = MimConfig.load(Map.of("method.name", name, "model.patch", "7", "model.dim", "16",
+        MimConfig cfg = name.equals("a2mim-resnet")
+                ? MimConfig.load(Map.of("method.name", "a2mim", "model.backbone", "resnet", "model.resnet.width", "4"))
+                : MimConfig.load(Map.of("method.name", name, "model.patch", "7", "model.dim", "16",
                 "model.depth", "1", "model.heads", "2", "model.decoder-dim", "16", "model.decoder-depth", "1"));
         MimMethod m = Methods.create(cfg);
         ComputationGraphConfiguration conf = m.graph(new Adam(1e-3), 0.05, 1, DataType.FLOAT);

@@ -17,6 +17,7 @@ import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.train.Checkpoints;
 import org.sparkmim.model.train.EpochPlan;
 import org.sparkmim.model.train.GlobalStepLr;
+import org.sparkmim.model.train.PreciseBatchNorm;
 import org.sparkmim.model.train.Trainer;
 
 import java.io.IOException;
@@ -104,6 +105,9 @@ public final class SparkPretrain {
                 : List.of(new NonFiniteGuard(runDirUri), lrClock));
 
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));
+        // precise batch norm (PreciseBatchNorm): the running statistics do not survive threshold encoding
+        MultiDataSet calibration = PreciseBatchNorm.hasBatchNorm(sg.getNetwork())
+                ? method.prepare(Trainer.batch(source.calibration(PreciseBatchNorm.IMAGES), 0, cfg)) : null;
         double probe0 = probeLoss(sg.getNetwork(), probe), last = probe0;
         EpochData<T> data = new EpochData<>(cfg.run.seed(), s.chunksPerEpoch(), s.workers(), cfg.optim.batch(),
                 source.key(), source.decode());
@@ -165,6 +169,7 @@ public final class SparkPretrain {
                 double change = sg.getNetwork().params().sub(before).norm2Number().doubleValue();
                 String diverged = run.divergence();
                 long tp = System.nanoTime();
+                if (calibration != null) PreciseBatchNorm.recalibrate(sg.getNetwork(), calibration);
                 double loss = probeLoss(sg.getNetwork(), probe);
                 double probeSecs = (System.nanoTime() - tp) / 1e9;
                 if (diverged != null || !Double.isFinite(loss)) {

@@ -32,6 +32,9 @@ public interface TrainSource<T> extends Serializable {
     /** A fixed held-out set for the driver's probe loss (never trained on). */
     List<RawImage> probe(int n);
 
+    /** The first n training images, in the source's order: what precise batch norm measures on the driver. */
+    List<RawImage> calibration(int n);
+
     String describe();
 
     /**
@@ -73,17 +76,14 @@ public interface TrainSource<T> extends Serializable {
 
             @Override
             public List<RawImage> probe(int n) {
-                List<RawImage> out = new ArrayList<>();
-                var dec = decode();
-                for (org.apache.spark.sql.Row r : probeRows.take(n)) {
-                    try {
-                        out.add(dec.call(encoded(r)));
-                    } catch (Exception ex) {
-                        throw new IllegalStateException("cannot decode probe image " + r.getString(0), ex);
-                    }
-                }
+                List<RawImage> out = decodeRows(probeRows.take(n), decode(), "probe");
                 if (out.isEmpty()) throw new IllegalArgumentException("dataset " + uri + " has no held-out images for the probe");
                 return out;
+            }
+
+            @Override
+            public List<RawImage> calibration(int n) {
+                return decodeRows(trainRows.take(n), decode(), "training");
             }
 
             @Override
@@ -92,6 +92,19 @@ public interface TrainSource<T> extends Serializable {
                         + (bySplit ? ", probe from split " + ho : ", probe from a held-out 1/256 by key hash") + ")";
             }
         };
+    }
+
+    /** Rows taken to the driver → decoded images; what = "probe" or "training", for the error. */
+    private static List<RawImage> decodeRows(List<Row> rows, Function<EncodedImage, RawImage> dec, String what) {
+        List<RawImage> out = new ArrayList<>();
+        for (Row r : rows) {
+            try {
+                out.add(dec.call(encoded(r)));
+            } catch (Exception ex) {
+                throw new IllegalStateException("cannot decode " + what + " image " + r.getString(0), ex);
+            }
+        }
+        return out;
     }
 
     /** A selected dataset row (key, label, image, split-or-key) → what the epoch shuffle moves. */
@@ -143,6 +156,13 @@ public interface TrainSource<T> extends Serializable {
                 List<RawImage> p = new ArrayList<>();
                 for (int i = 0; i < Math.min(n, test.count()); i++) p.add(RawImage.of(test, i));
                 return p;
+            }
+
+            @Override
+            public List<RawImage> calibration(int n) {
+                List<RawImage> c = new ArrayList<>();
+                for (int i = 0; i < Math.min(n, tr.count()); i++) c.add(RawImage.of(tr, i));
+                return c;
             }
 
             @Override

@@ -123,11 +123,30 @@ class EngineParityTest {
     }
 
     /**
-     * 48 steps of method through the JVM trainer and through Spark gradient sharing from the same seed on the
-     * bundled sample: both lower the probe loss by > 10%, and they land within 2% of each other.
+     * A2MIM on the ResNet backbone (DL4J convolution and batch-norm layers; batch norm's running statistics travel
+     * as DL4J "parameters" whose updates are encoded like every other) through Spark gradient sharing.
      */
+    @Test
+    void a2mimOnTheResNetTrainsTheSameThroughGradientSharingAsInOneJvm(@TempDir Path dir) throws Exception {
+        // measured 2026-12-02: init 0.1926, JVM 0.1316, shared 0.1351 (+2.7%); without precise batch norm +23.7%
+        // (the running statistics did not survive threshold encoding while the training-mode losses matched)
+        assertSparkMatchesJvm(dir, "a2mim", Map.of("model.backbone", "resnet", "model.resnet.width", "4", "optim.base-lr", "1e-2"),
+                0.05);
+    }
+
     private void assertSparkMatchesJvm(Path dir, String name) throws Exception {
-        MimConfig base = cfg(Map.of("method.name", name, "optim.steps", "48"));
+        assertSparkMatchesJvm(dir, name, Map.of(), 0.02);
+    }
+
+    /**
+     * 48 steps of method through the JVM trainer and through Spark gradient sharing from the same seed on the
+     * bundled sample: both lower the probe loss by > 10%, and they land within bound (2% for the ViTs) of each other.
+     */
+    private void assertSparkMatchesJvm(Path dir, String name, Map<String, String> extra, double bound) throws Exception {
+        Map<String, String> keys = new HashMap<>(extra);
+        keys.put("method.name", name);
+        keys.put("optim.steps", "48");
+        MimConfig base = cfg(keys);
         TrainSource<?> source = TrainSource.idx(base);
         MimMethod method = Methods.create(base);
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(256), 0, base));
@@ -139,10 +158,10 @@ class EngineParityTest {
                 dir.resolve("shared").toUri().toString());
         assertThat(r.steps()).isEqualTo(48);
         double loss = SparkPretrain.probeLoss(Checkpoints.load(Path.of(java.net.URI.create(r.checkpoint()))), probe);
-        System.err.printf("%s parity: init %.4f jvm %.4f shared %.4f (%.2f%%)%n", name, initLoss, jvmLoss, loss,
+        System.err.printf("%s %s parity: init %.4f jvm %.4f shared %.4f (%.2f%%)%n", name, base.model, initLoss, jvmLoss, loss,
                 100 * (loss - jvmLoss) / jvmLoss);
         assertThat(jvmLoss).isLessThan(initLoss * 0.9);
         assertThat(loss).isLessThan(initLoss * 0.9);
-        assertThat(Math.abs(loss - jvmLoss) / jvmLoss).as("gradient sharing vs JVM, " + name).isLessThan(0.02);
+        assertThat(Math.abs(loss - jvmLoss) / jvmLoss).as("gradient sharing vs JVM, " + name).isLessThan(bound);
     }
 }

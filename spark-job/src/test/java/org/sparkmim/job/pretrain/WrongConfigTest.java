@@ -43,6 +43,7 @@ class WrongConfigTest {
             "method.a2mim.mask-layer | 9 | in [0, model.depth - 1 = 5]",
             "method.a2mim.unmask-weight | 2 | in [0, 1]",
             "model.size            | huge   | one of [tiny, small, base]",
+            "model.backbone        | cnn    | one of [vit, resnet]",
     })
     void badValueIsNamedWithOriginAndAllowedValues(String key, String value, String allowed) {
         assertThatThrownBy(() -> SparkSettings.of(MimConfig.load(Map.of(key, value))))
