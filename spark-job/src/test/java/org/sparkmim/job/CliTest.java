@@ -80,6 +80,35 @@ class CliTest {
         assertThat(s.get("jvm".equals(engine) ? "final_loss" : "final_probe_loss").asDouble()).isPositive();
     }
 
+    /**
+     * The ResNet backbone end to end as a user runs it: A2MIM pretrain through Spark gradient sharing, then evaluate
+     * reads the ResNet's pooled last stage (8 × width channels); a ViT-only feature and a ViT-only method are refused
+     * with exit code 2, naming the keys.
+     */
+    @Test
+    void resnetPretrainsOnSparkAndEvaluates(@TempDir Path tmp) throws Exception {
+        Run r = run("pretrain", "--engine", "spark", "--set", "method.name=a2mim", "--set", "model.backbone=resnet",
+                "--set", "model.resnet.width=4", "--set", "optim.batch=32", "--set", "optim.epochs=1",
+                "--set", "data.train-limit=128", "--set", "run.dir=" + tmp, "--set", "run.name=rn", "--set", "run.log-every=2",
+                "--set", "eval.online-bank=200", "--set", "eval.online-queries=100");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.summary().get("steps").asInt()).isEqualTo(4);
+        Path dir = Path.of(r.summary().get("run_dir").asText());
+        assertThat(Files.readString(dir.resolve("config.conf"))).contains("backbone").contains("resnet");
+        Run ev = run("evaluate", "--checkpoint", dir.toString(), "--master", "local[2]", "--train-limit", "400",
+                "--test-limit", "200", "--set", "eval.probe-epochs=3", "--set", "eval.pool-grid=1");
+        assertThat(ev.code()).as(ev.err()).isZero();
+        JsonNode e = new ObjectMapper().readTree(dir.resolve("eval.json").toFile());
+        assertThat(e.at("/encoder/feature_dim").asInt()).isEqualTo(32);
+        assertThat(ev.summary().get("knn_top1").asDouble()).isBetween(0.1, 1.0);
+        Run cls = run("evaluate", "--checkpoint", dir.toString(), "--feature", "cls");
+        assertThat(cls.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(cls.err()).contains("model.backbone = resnet");
+        Run mae = run("pretrain", "--set", "model.backbone=resnet");
+        assertThat(mae.code()).isEqualTo(ExitCodes.CONFIG);
+        assertThat(mae.err()).contains("mim.method.name").contains("mim.model.backbone");
+    }
+
     @Test
     void emaePartsThatDoNotDivideTheTokensExitWithCode2() {
         Run r = run("pretrain", "--set", "mim.method.name=emae");       // 28 px / patch 4: N = 49
