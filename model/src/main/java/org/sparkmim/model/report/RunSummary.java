@@ -42,6 +42,11 @@ public record RunSummary(Path dir, String name, String method, String model, dou
     }
 
     static String describeModel(Config c) {
+        if (c.hasPath("model.backbone") && c.getString("model.backbone").equals("resnet")) {
+            // "resnet18 w16 p4": the ViT preset keys (size, dim, depth) do not describe a ResNet
+            return "resnet" + c.getInt("model.resnet.depth") + " w" + c.getInt("model.resnet.width")
+                    + (c.hasPath("model.patch") ? " p" + c.getInt("model.patch") : "");
+        }
         if (!c.hasPath("model.size")) return "-";
         StringBuilder sb = new StringBuilder(c.getString("model.size"));
         for (String k : new String[]{"dim", "depth", "patch"}) {

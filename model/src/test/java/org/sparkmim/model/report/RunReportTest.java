@@ -118,4 +118,16 @@ class RunReportTest {
         assertThat(img.getWidth()).as(p + " width").isGreaterThanOrEqualTo(minW);
         assertThat(img.getHeight()).as(p + " height").isGreaterThanOrEqualTo(minH);
     }
+
+    /** The runs table names a ResNet by its own shape, not by the ViT preset keys a ResNet ignores. */
+    @Test
+    void runsTableDescribesBothBackbones() {
+        MimConfig rn = MimConfig.load(Map.of("method.name", "a2mim", "model.backbone", "resnet", "model.resnet.depth", "50",
+                "model.resnet.width", "16"));
+        assertThat(RunSummary.describeModel(com.typesafe.config.ConfigFactory.parseString(rn.render())))
+                .isEqualTo("resnet50 w16 p4");
+        MimConfig vit = MimConfig.load(Map.of("model.dim", "96"));
+        assertThat(RunSummary.describeModel(com.typesafe.config.ConfigFactory.parseString(vit.render())))
+                .startsWith("small").contains("d96");
+    }
 }

@@ -169,6 +169,34 @@ class ResNetA2mimTest {
         }
     }
 
+    /**
+     * Precise batch norm: after recalibrating on one batch (in chunks of 64, here one chunk), inference mode on that
+     * batch computes what training mode computes (running statistics = the batch's), so the scores agree; before,
+     * with the initial statistics (mean 0, variance 1), they do not. A graph without batch norm is left alone.
+     */
+    @Test
+    void preciseBatchNormMakesInferenceMatchTrainingOnTheCalibrationBatch() {
+        ModelConfig m = resnet(8, 2, 18, 4, List.of(1, 2, 1, 1));
+        A2mimMethod me = method(m, released(0.5, 2));
+        ComputationGraph g = graph(me, DataType.FLOAT);
+        g.params().addi(Nd4j.randn(DataType.FLOAT, g.params().shape()).muli(0.1));
+        MultiDataSet mds = me.prepare(MaeInvariantsTest.randomBatch(m, 48, 4));
+        double train = g.score(mds, true), before = g.score(mds, false);
+        assertThat(Math.abs(before - train) / train).isGreaterThan(1e-3);
+        assertThat(org.sparkmim.model.train.PreciseBatchNorm.recalibrate(g, mds)).isEqualTo(1 + 8 * 2 + 3);   // stem, 2 per block, 3 shortcuts
+        assertThat(g.score(mds, false)).isCloseTo(train, within(1e-4 * train));
+        assertThat(g.score(mds, true)).isCloseTo(train, within(1e-6 * train));     // training mode never reads them
+
+        ModelConfig tiny = org.sparkmim.model.fixtures.TinyModels.of(8, 2, 1, 8);
+        A2mimMethod onVit = method(tiny, MimConfig.A2mimConfig.DEFAULT);
+        ComputationGraph vit = graph(onVit, DataType.FLOAT);
+        assertThat(org.sparkmim.model.train.PreciseBatchNorm.hasBatchNorm(vit)).isFalse();
+        INDArray p = vit.params().dup();
+        assertThat(org.sparkmim.model.train.PreciseBatchNorm.recalibrate(vit, onVit.prepare(MaeInvariantsTest.randomBatch(tiny, 4, 1))))
+                .isZero();
+        assertThat(vit.params()).isEqualTo(p);
+    }
+
     /** Features are the average-pooled last stage of the whole unmasked image: [B, C] or [B, g²·C] per grid cell. */
     @Test
     void featuresPoolTheLastStageOfTheWholeImage() {
