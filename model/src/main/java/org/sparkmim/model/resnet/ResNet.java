@@ -109,7 +109,7 @@ public final class ResNet {
                 .activation(Activation.IDENTITY).weightInit(WeightInit.RELU)
                 .updater(u.clone()).weightDecay(wd, true).build(), in);
         gb.addLayer(name + "_bn", new BatchNormalization.Builder().nIn(cout).nOut(cout).decay(0.9).eps(1e-5)
-                .useLogStd(false).gamma(zeroGamma ? 0.0 : 1.0).beta(0.0).updater(u.clone()).biasUpdater(u.clone()).build(),
+                .gamma(zeroGamma ? 0.0 : 1.0).beta(0.0).updater(u.clone()).biasUpdater(u.clone()).build(),
                 name + "_conv");
         if (!relu) return name + "_bn";
         gb.addLayer(name + "_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), name + "_bn");

@@ -48,12 +48,11 @@ public final class PreciseBatchNorm {
      */
     public static int recalibrate(ComputationGraph g, MultiDataSet data) {
         Map<String, String> inputOf = new LinkedHashMap<>();
+        Map<String, Double> epsOf = new LinkedHashMap<>();
         for (GraphVertex v : g.getVertices()) {
             if (!v.hasLayer() || !(v.getLayer().conf().getLayer() instanceof BatchNormalization bn)) continue;
-            if (bn.isUseLogStd()) {
-                throw new IllegalStateException(v.getVertexName() + ": batch norm with useLogStd: precise BN sets var directly");
-            }
             inputOf.put(v.getVertexName(), g.getConfiguration().getVertexInputs().get(v.getVertexName()).get(0));
+            epsOf.put(v.getVertexName(), bn.getEps());
         }
         if (inputOf.isEmpty()) return 0;
         long n = data.getFeatures(0).size(0);
@@ -83,7 +82,16 @@ public final class PreciseBatchNorm {
         for (String name : inputOf.keySet()) {
             Map<String, INDArray> p = g.getVertex(name).paramTable(false);
             p.get("mean").assign(sumMean.get(name).div(chunks).reshape(p.get("mean").shape()));
-            p.get("var").assign(sumVar.get(name).div(chunks).reshape(p.get("var").shape()));
+            INDArray var = sumVar.get(name).div(chunks);
+            if (p.containsKey("log10stdev")) {
+                // DL4J's default form (and the only one that survives its JSON round trip: useLogStd = false comes
+                // back true): log10 of std = sqrt(var + eps)
+                INDArray log10std = org.nd4j.linalg.ops.transforms.Transforms.log(
+                        org.nd4j.linalg.ops.transforms.Transforms.sqrt(var.add(epsOf.get(name)), false), 10.0, false);
+                p.get("log10stdev").assign(log10std.reshape(p.get("log10stdev").shape()));
+            } else {
+                p.get("var").assign(var.reshape(p.get("var").shape()));
+            }
         }
         return inputOf.size();
     }
