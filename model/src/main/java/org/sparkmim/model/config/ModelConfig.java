@@ -88,18 +88,14 @@ public final class ModelConfig {
 
         /** Side of the feature grid at the input of stage k (k = 4: the output of the last stage), for image side s. */
         public int gridBefore(int k, int s) {
-            int g = stem.equals("small") ? s : pooled(conv(s, 7, 2, 3), 3, 2, 1);
+            int g = stem.equals("small") ? s : conv(conv(s, 7, 2, 3), 3, 2, 1);
             for (int i = 0; i < k; i++) g = conv(g, 3, strides.get(i), 1);
             return g;
         }
 
-        /** PyTorch's output side of a k×k window with stride st and padding p (DL4J's Truncate mode, same formula). */
-        static int conv(int s, int k, int st, int p) {
+        /** PyTorch's output side of a k×k window (conv or pool) with stride st and padding p (DL4J's Truncate mode). */
+        public static int conv(int s, int k, int st, int p) {
             return (s + 2 * p - k) / st + 1;
-        }
-
-        static int pooled(int s, int k, int st, int p) {
-            return conv(s, k, st, p);
         }
 
         @Override

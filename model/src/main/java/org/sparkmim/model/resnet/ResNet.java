@@ -123,23 +123,17 @@ public final class ResNet {
     public static double forwardFlops(ModelConfig m) {
         ModelConfig.ResNetShape r = m.resnet;
         int w = r.width();
-        double f;
-        int side;
-        if (r.stem().equals("small")) {
-            side = m.imageSize;
-            f = conv(3, m.channels, w, side);
-        } else {
-            side = (m.imageSize + 6 - 7) / 2 + 1;
-            f = conv(7, m.channels, w, side);
-            side = (side + 2 - 3) / 2 + 1;
-        }
+        // the stem conv's output side: before the imagenet stem's max-pool
+        double f = r.stem().equals("small") ? conv(3, m.channels, w, m.imageSize)
+                : conv(7, m.channels, w, ModelConfig.ResNetShape.conv(m.imageSize, 7, 2, 3));
+        int side = r.gridBefore(0, m.imageSize);
         int cin = w;
         int[] blocks = r.blocks();
         for (int s = 0; s < 4; s++) {
             int planes = w << s, cout = r.stageChannels(s);
             for (int b = 0; b < blocks[s]; b++) {
                 int stride = b == 0 ? r.strides().get(s) : 1;
-                int o = (side + 2 - 3) / stride + 1;                            // 3×3, padding 1 (1×1, padding 0: same)
+                int o = ModelConfig.ResNetShape.conv(side, 3, stride, 1);     // 3×3 padding 1 (= 1×1 padding 0)
                 if (r.bottleneck()) {
                     f += conv(1, cin, planes, side) + conv(3, planes, planes, o) + conv(1, planes, cout, o);
                 } else {
