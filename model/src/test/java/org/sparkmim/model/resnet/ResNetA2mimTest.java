@@ -197,6 +197,50 @@ class ResNetA2mimTest {
         assertThat(vit.params()).isEqualTo(p);
     }
 
+    /**
+     * DL4J's conv and batch-norm layers run on oneDNN (its MKLDNN helpers), and give what its Java path gives. The
+     * helpers are what makes the ResNet trainable on CPU (6.7x); DL4J M2.1 drops them silently (helpers disabled by
+     * default, and a class lookup that fails, see org.nd4j.nativeblas.Nd4jCpu), so this test is the guard. A double
+     * graph never uses the helpers (they are float-only): it is the reference for the float, oneDNN one.
+     */
+    @Test
+    void dl4jUsesOneDnnForTheResNet() {
+        assertThat(System.getProperty("org.eclipse.deeplearning4j.helpers.disable"))
+                .as("conf/jvm.properties must pass -Dorg.eclipse.deeplearning4j.helpers.disable=false").isEqualTo("false");
+        ModelConfig m = resnet(8, 2, 18, 4, List.of(1, 2, 1, 1));
+        A2mimMethod me = method(m, released(0.5, 2));
+        ComputationGraph g = graph(me, DataType.FLOAT);
+        int convs = 0, bns = 0;
+        for (org.deeplearning4j.nn.api.Layer l : g.getLayers()) {
+            if (l instanceof org.deeplearning4j.nn.layers.convolution.ConvolutionLayer c) {
+                assertThat(c.getHelper()).as(c.getConfig().getLayerName())
+                        .isInstanceOf(org.deeplearning4j.nn.layers.mkldnn.MKLDNNConvHelper.class);
+                convs++;
+            } else if (l instanceof org.deeplearning4j.nn.layers.normalization.BatchNormalization b) {
+                assertThat(b.getHelper()).as(b.getConfig().getLayerName())
+                        .isInstanceOf(org.deeplearning4j.nn.layers.mkldnn.MKLDNNBatchNormHelper.class);
+                bns++;
+            }
+        }
+        assertThat(convs).isGreaterThan(16);
+        assertThat(bns).isGreaterThan(16);
+
+        g.params().addi(Nd4j.randn(DataType.FLOAT, g.params().shape()).muli(0.1));
+        ComputationGraph ref = graph(me, DataType.DOUBLE);
+        ref.params().assign(g.params().castTo(DataType.DOUBLE));
+        MultiDataSet mds = me.prepare(MaeInvariantsTest.randomBatch(m, 16, 4));
+        g.setInputs(mds.getFeatures());
+        g.setLabels(mds.getLabels());
+        g.computeGradientAndScore();
+        ref.setInputs(java.util.Arrays.stream(mds.getFeatures()).map(a -> a.castTo(DataType.DOUBLE)).toArray(INDArray[]::new));
+        ref.setLabels(java.util.Arrays.stream(mds.getLabels()).map(a -> a.castTo(DataType.DOUBLE)).toArray(INDArray[]::new));
+        ref.computeGradientAndScore();
+        assertThat(g.score()).isCloseTo(ref.score(), within(1e-4 * ref.score()));
+        INDArray gf = g.gradient().gradient().castTo(DataType.DOUBLE), gd = ref.gradient().gradient();
+        double rel = gf.sub(gd).norm2Number().doubleValue() / gd.norm2Number().doubleValue();
+        assertThat(rel).as("relative L2 of the oneDNN float gradient vs DL4J's double Java path").isLessThan(1e-3);
+    }
+
     /** Features are the average-pooled last stage of the whole unmasked image: [B, C] or [B, g²·C] per grid cell. */
     @Test
     void featuresPoolTheLastStageOfTheWholeImage() {
