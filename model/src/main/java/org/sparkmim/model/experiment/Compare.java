@@ -177,8 +177,10 @@ public final class Compare {
         ImageSet evalTrain = limit(train, o.evalTrain()), evalTest = limit(test, o.evalTest());
         ImageSet bank = limit(train, o.curveBank()), queries = limit(test, o.curveQueries());
         List<RunResult> runs = new ArrayList<>();
-        // the shared model (EMAE's K depends on its token count); read with plain MAE keys, which fit any model
-        MimConfig shared = configFor.apply(Map.of("method.name", "mae", "method.masking", "random"));
+        // the shared model (EMAE's K depends on its token count); read with plain MAE keys, which fit any ViT, or with
+        // A2MIM's when the first run is A2MIM (the only method a ResNet takes; a ViT-only method on a ResNet is refused here)
+        MimConfig shared = configFor.apply(variants.get(0).family().equals("a2mim") ? Map.of("method.name", "a2mim")
+                : Map.of("method.name", "mae", "method.masking", "random"));
         int tokens = shared.model.tokens();
         double rVar = shared.method.sbam().rVar();
         MimConfig first = null;
