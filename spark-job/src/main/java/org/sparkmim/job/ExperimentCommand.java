@@ -92,7 +92,7 @@ public class ExperimentCommand implements Runnable {
                 all.putAll(extra);
                 return MimConfig.load(presetPath, opts.conf, all);
             };
-            MimConfig base = configFor.apply(Map.of("method.name", "mae", "method.masking", "random"));
+            MimConfig base = configFor.apply(Compare.sharedKeys(plan));
             Path data = FashionMnist.locate(base.data.path());
             ImageSet train = FashionMnist.load(data, "train"), test = FashionMnist.load(data, "test");
             if (base.data.trainLimit() > 0 && base.data.trainLimit() < train.count()) train = train.subset(0, base.data.trainLimit());

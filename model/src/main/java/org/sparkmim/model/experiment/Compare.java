@@ -177,10 +177,8 @@ public final class Compare {
         ImageSet evalTrain = limit(train, o.evalTrain()), evalTest = limit(test, o.evalTest());
         ImageSet bank = limit(train, o.curveBank()), queries = limit(test, o.curveQueries());
         List<RunResult> runs = new ArrayList<>();
-        // the shared model (EMAE's K depends on its token count); read with plain MAE keys, which fit any ViT, or with
-        // A2MIM's when the first run is A2MIM (the only method a ResNet takes; a ViT-only method on a ResNet is refused here)
-        MimConfig shared = configFor.apply(variants.get(0).family().equals("a2mim") ? Map.of("method.name", "a2mim")
-                : Map.of("method.name", "mae", "method.masking", "random"));
+        // the shared model (EMAE's K depends on its token count)
+        MimConfig shared = configFor.apply(sharedKeys(variants));
         int tokens = shared.model.tokens();
         double rVar = shared.method.sbam().rVar();
         MimConfig first = null;
@@ -228,6 +226,16 @@ public final class Compare {
                 first.eval.featureSpec()), evalTrain, evalTest, first);
         return new Result(runs, pixels, random, peak, o, train.source() + " (" + evalTrain.count() + " train / "
                 + evalTest.count() + " test scored)", evalTest.count(), queries.count());
+    }
+
+    /**
+     * Method keys that read the shared part of the config (model, data, optim): plain MAE keys, which fit any ViT, or
+     * A2MIM's when the first run is A2MIM, the only method a ResNet takes (a ViT-only method on a ResNet is then
+     * refused at once, naming the keys).
+     */
+    public static Map<String, String> sharedKeys(List<Variant> variants) {
+        return !variants.isEmpty() && variants.get(0).family().equals("a2mim") ? Map.of("method.name", "a2mim")
+                : Map.of("method.name", "mae", "method.masking", "random");
     }
 
     private static Map<String, String> runKeys(Variant v, int tokens, double rVar, Path outDir) {
