@@ -25,16 +25,34 @@ public final class Nd4jCpu {
             return INSTANCE;
         }
 
-        /**
-         * libnd4j's own switch (true on the onednn classifier of nd4j-native). Read by reflection so that this class
-         * also compiles in the cuda profile, where the CPU bindings are not on the classpath; false if they are absent.
-         */
-        public boolean isUseMKLDNN() {
+        /** libnd4j's Environment and its isUseONEDNN, looked up once; null when the CPU bindings are absent. */
+        private static final Object BINDINGS;
+        private static final java.lang.reflect.Method USE_ONEDNN;
+
+        static {
+            Object instance = null;
+            java.lang.reflect.Method use = null;
             try {
                 Class<?> env = Class.forName("org.nd4j.linalg.cpu.nativecpu.bindings.Nd4jCpu$Environment");
-                Object instance = env.getMethod("getInstance").invoke(null);
-                return (Boolean) env.getMethod("isUseONEDNN").invoke(instance);
+                instance = env.getMethod("getInstance").invoke(null);
+                use = env.getMethod("isUseONEDNN");
             } catch (ReflectiveOperationException | LinkageError e) {
+                instance = null;
+            }
+            BINDINGS = instance;
+            USE_ONEDNN = use;
+        }
+
+        /**
+         * libnd4j's own switch (true on the onednn classifier of nd4j-native), read live as DL4J expects. Reached by
+         * reflection so that this class also compiles in the cuda profile, where the CPU bindings are not on the
+         * classpath; false when they are absent.
+         */
+        public boolean isUseMKLDNN() {
+            if (BINDINGS == null || USE_ONEDNN == null) return false;
+            try {
+                return (Boolean) USE_ONEDNN.invoke(BINDINGS);
+            } catch (ReflectiveOperationException e) {
                 return false;
             }
         }
