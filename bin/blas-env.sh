@@ -3,7 +3,8 @@
 # ND4J bundles OpenBLAS 0.3.19, which does not recognise recent CPUs (Zen 4/5) and falls back to old SSE2
 # kernels. We pick the newest kernel family that is both supported and right (measured: bin/spark-mim bench, see
 # docs/PERFORMANCE.md). Not Cooperlake, although avx512_bf16 CPUs qualify: 0.3.19's Cooperlake DGEMM returns wrong
-# results for ordinary shapes (BlasKernelTest), and its SGEMM is SkylakeX's. Set MIM_OPENBLAS_CORETYPE to override.
+# results for ordinary shapes (BlasKernelTest), and its SGEMM measured no faster than SkylakeX's.
+# Set MIM_OPENBLAS_CORETYPE to override.
 if [ -n "${MIM_OPENBLAS_CORETYPE:-}" ]; then
   export OPENBLAS_CORETYPE="$MIM_OPENBLAS_CORETYPE"
 elif [ -r /proc/cpuinfo ]; then
