@@ -38,35 +38,40 @@ public final class MimConfig {
      * @param a2mim A2MIM's input block mask, mask token and losses (name = a2mim)
      */
     public record MethodConfig(String name, double maskRatio, String masking, boolean normPix, BlockConfig block,
-                               EmaeConfig emae, SbamConfig sbam, RopimConfig ropim, A2mimConfig a2mim) {
+                               EmaeConfig emae, SbamConfig sbam, RopimConfig ropim, A2mimConfig a2mim,
+                               MapetConfig mapet) {
         /** MAE-only view with the reference defaults for the other methods' keys (tests, tools). */
         public MethodConfig(String name, double maskRatio, String masking, boolean normPix) {
             this(name, maskRatio, masking, normPix, BlockConfig.DEFAULT, EmaeConfig.DEFAULT, SbamConfig.DEFAULT,
-                    RopimConfig.DEFAULT, A2mimConfig.DEFAULT);
+                    RopimConfig.DEFAULT, A2mimConfig.DEFAULT, MapetConfig.DEFAULT);
         }
 
         public MethodConfig withName(String n) {
-            return new MethodConfig(n, maskRatio, masking, normPix, block, emae, sbam, ropim, a2mim);
+            return new MethodConfig(n, maskRatio, masking, normPix, block, emae, sbam, ropim, a2mim, mapet);
         }
 
         public MethodConfig withMaskRatio(double r) {
-            return new MethodConfig(name, r, masking, normPix, block, emae, sbam, ropim, a2mim);
+            return new MethodConfig(name, r, masking, normPix, block, emae, sbam, ropim, a2mim, mapet);
         }
 
         public MethodConfig withEmae(EmaeConfig e) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, e, sbam, ropim, a2mim);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, e, sbam, ropim, a2mim, mapet);
         }
 
         public MethodConfig withSbam(SbamConfig s) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, s, ropim, a2mim);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, s, ropim, a2mim, mapet);
         }
 
         public MethodConfig withRopim(RopimConfig r) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, r, a2mim);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, r, a2mim, mapet);
+        }
+
+        public MethodConfig withMapet(MapetConfig m) {
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, ropim, a2mim, m);
         }
 
         public MethodConfig withA2mim(A2mimConfig a) {
-            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, ropim, a);
+            return new MethodConfig(name, maskRatio, masking, normPix, block, emae, sbam, ropim, a, mapet);
         }
     }
 
@@ -95,6 +100,14 @@ public final class MimConfig {
             }
             return m.imageSize;
         }
+    }
+
+    /**
+     * MaPeT: the context's share of the patches (L = 1 + round(contextRatio·N)), the tokens directory that
+     * {@code tokenize} wrote (empty = not set), and LayerScale's initial γ.
+     */
+    public record MapetConfig(double contextRatio, String tokens, double layerScale) {
+        public static final MapetConfig DEFAULT = new MapetConfig(0.25, "", 0.1);
     }
 
     /**
@@ -226,9 +239,12 @@ public final class MimConfig {
                         res ? "in [0, 3] (the ResNet stage the mask token is added before; 3 = before the last stage)"
                                 : "in [0, model.depth - 1 = " + lastLayer + "] (the encoder block the mask token is added before)"),
                 me.getIsNull("a2mim.gamma-init") ? a2d.gammaInit() : range(me, "a2mim.gamma-init", 0, 1e6, ">= 0 (0 = no gamma)"));
-        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam", "ropim", "a2mim")),
+        MapetConfig mapet = new MapetConfig(range(me, "mapet.context-ratio", 1e-6, 0.999999, "in (0, 1)"),
+                me.getIsNull("mapet.tokens") ? "" : me.getString("mapet.tokens"),
+                range(me, "mapet.layer-scale", 0, 1e6, ">= 0 (0 = no LayerScale)"));
+        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam", "ropim", "a2mim", "mapet")),
                 range(me, "mask-ratio", 0.0, 0.999, "0 <= mask-ratio < 1"),
-                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam, ropim, a2mim);
+                str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam, ropim, a2mim, mapet);
         checkMethodFitsModel(me, method, mc);
 
         Config o = root.getConfig("optim");
@@ -246,7 +262,16 @@ public final class MimConfig {
         }
         this.data = new DataConfig(d.getString("path"), (int) range(d, "train-limit", 0, Integer.MAX_VALUE, ">= 0"),
                 mean, std, d.getIsNull("crop-scale-min") ? defaultCropScaleMin(method.name(), mc.backbone)
-                        : range(d, "crop-scale-min", 0.01, 1, "in [0.01, 1]"), range(d, "flip-prob", 0, 1, "in [0,1]"));
+                        : range(d, "crop-scale-min", 0.01, 1, "in [0.01, 1]"),
+                d.getIsNull("flip-prob") ? (method.name().equals("mapet") ? 0.0 : 0.5) : range(d, "flip-prob", 0, 1, "in [0,1]"));
+        if (method.name().equals("mapet") && (data.cropScaleMin() < 1 || data.flipProb() > 0)) {
+            // the token ids were computed once per unaugmented image: a crop or a flip would move the pixels away
+            // from their targets
+            throw err(d, data.cropScaleMin() < 1 ? "crop-scale-min" : "flip-prob",
+                    data.cropScaleMin() < 1 ? data.cropScaleMin() : data.flipProb(),
+                    (data.cropScaleMin() < 1 ? "1 (or null)" : "0 (or null)") + " for method.name = mapet: its targets are "
+                            + "token ids fixed per unaugmented image, so geometric augmentation is off");
+        }
 
         Config r = root.getConfig("run");
         this.run = new RunConfig(r.getString("dir"), r.getString("name"), r.getLong("seed"),
@@ -302,6 +327,7 @@ public final class MimConfig {
      */
     public static double defaultCropScaleMin(String method, String backbone) {
         if (method.equals("a2mim") && backbone.equals(ModelConfig.RESNET)) return 0.8;
+        if (method.equals("mapet")) return 1.0;     // targets are fixed per image: no geometric augmentation
         return method.equals("ropim") || method.equals("a2mim") ? 0.67 : 0.2;
     }
 

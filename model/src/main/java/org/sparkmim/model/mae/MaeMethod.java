@@ -166,7 +166,7 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
 
     /**
      * Pooled encoder features [B, F] of a graph whose encoder blocks are enc0..enc{L-1} → {@link MaeGraph#LATENT}
-     * with outputs [B, 1+N, D] (all N tokens): CLS, or the mean over the spec's grid cells, of the last
+     * with outputs [B, R ≥ 1+N, D] (all N tokens first): CLS, or the mean over the spec's grid cells, of the last
      * spec.lastBlocks() blocks. Shared by every method built on MaeGraph's encoder.
      */
     public static INDArray encoderFeatures(ComputationGraph graph, ModelConfig model, INDArray[] in, int b, FeatureSpec spec) {
@@ -189,10 +189,13 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
         float[] out = new float[b * blockWidth * acts.length];
         int f = blockWidth * acts.length;
         for (int a = 0; a < acts.length; a++) {
-            float[] lat = acts[a].castTo(DataType.FLOAT).dup('c').data().asFloat(); // row-major [B, 1+N, D]
+            float[] lat = acts[a].castTo(DataType.FLOAT).dup('c').data().asFloat(); // row-major [B, R, D]
+            // R = 1+N, or more for MaPeT, whose rows after CLS + N patches (mask-position and query tokens) are not
+            // features
+            int rows = (int) acts[a].size(1);
             boolean last = a == acts.length - 1;
             for (int i = 0; i < b; i++) {
-                int base = i * (1 + n) * d;
+                int base = i * rows * d;
                 if (spec.pooling() == FeatureSpec.Pooling.CLS) {
                     System.arraycopy(lat, base, out, i * f, d);
                 } else {

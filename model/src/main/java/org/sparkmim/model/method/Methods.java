@@ -18,8 +18,9 @@ public final class Methods {
             case "sbam" -> new SbamMethod(cfg.model, cfg.method);
             case "ropim" -> new RopimMethod(cfg.model, cfg.method);
             case "a2mim" -> new A2mimMethod(cfg.model, cfg.method);
+            case "mapet" -> new org.sparkmim.model.mapet.MapetMethod(cfg.model, cfg.method);
             default -> throw new IllegalArgumentException("method.name=" + cfg.method.name()
-                    + " is not known; allowed: mae, emae, sbam, ropim, a2mim");
+                    + " is not known; allowed: mae, emae, sbam, ropim, a2mim, mapet");
         };
     }
 }

@@ -12,14 +12,24 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 /**
- * [B, 1+T, D] → [B, T, D]: drops the CLS row so the decoder tokens feed DL4J's RnnOutputLayer (NWC format) as a
- * sequence of T patch tokens. No parameters.
+ * [B, r+T, D] → [B, T, D]: drops the first r rows, by default r = 1, the CLS row, so the decoder tokens feed DL4J's
+ * RnnOutputLayer (NWC format) as a sequence of T patch tokens. MaPeT drops its whole content stream to keep the
+ * query stream. No parameters; the dropped rows get a zero gradient.
  */
 public class DropCls extends FreeVertexConf {
+    /** Leading rows dropped (1 = CLS). A checkpoint written before this field existed reads as 1. */
+    public int rows = 1;
+
+    public DropCls() { }
+
+    public DropCls(int rows) {
+        if (rows < 1) throw new IllegalArgumentException("DropCls drops at least 1 row, got " + rows);
+        this.rows = rows;
+    }
 
     @Override
     public DropCls clone() {
-        return new DropCls();
+        return new DropCls(rows);
     }
 
     @Override
@@ -34,19 +44,21 @@ public class DropCls extends FreeVertexConf {
 
     @Override
     public String toString() {
-        return "DropCls()";
+        return rows == 1 ? "DropCls()" : "DropCls(" + rows + ")";
     }
 
     @Override
     protected Runtime createRuntime(ComputationGraph graph, String name, int idx, DataType dt) {
-        return new Impl(graph, name, idx, dt);
+        return new Impl(graph, name, idx, dt, rows);
     }
 
     static final class Impl extends Runtime {
+        private final int rows;
         private long[] inShape;
 
-        Impl(ComputationGraph graph, String name, int idx, DataType dt) {
+        Impl(ComputationGraph graph, String name, int idx, DataType dt, int rows) {
             super(graph, name, idx, dt);
+            this.rows = rows;
         }
 
         @Override
@@ -54,8 +66,11 @@ public class DropCls extends FreeVertexConf {
             long t0 = Prof.t();
             INDArray x = inputs[0];
             inShape = x.shape();
-            INDArray out = act(ws, inShape[0], inShape[1] - 1, inShape[2]);
-            out.assign(x.get(all(), interval(1, inShape[1]), all()));
+            if (inShape[1] <= rows) {
+                throw new IllegalArgumentException(getVertexName() + ": " + inShape[1] + " rows, cannot drop the first " + rows);
+            }
+            INDArray out = act(ws, inShape[0], inShape[1] - rows, inShape[2]);
+            out.assign(x.get(all(), interval(rows, inShape[1]), all()));
             Prof.add("drop_cls.f", t0);
             return out;
         }
@@ -64,7 +79,7 @@ public class DropCls extends FreeVertexConf {
         public Pair<Gradient, INDArray[]> doBackward(boolean tbptt, LayerWorkspaceMgr ws) {
             long t0 = Prof.t();
             INDArray dx = ws.create(ArrayType.ACTIVATION_GRAD, epsilon.dataType(), inShape);   // zeros: CLS gets none
-            dx.get(all(), interval(1, inShape[1]), all()).assign(epsilon);
+            dx.get(all(), interval(rows, inShape[1]), all()).assign(epsilon);
             Prof.add("drop_cls.b", t0);
             return new Pair<>(null, new INDArray[]{dx});
         }

@@ -124,6 +124,11 @@ public final class Ops {
         Nd4j.exec(new BroadcastAddOp(s, bias, s, 0, 3));
     }
 
+    /** s[B,H,T,Tk] += mask[B,T,Tk], the same additive mask for every head (MaPeT's two-stream masks). */
+    public static void addHeadSharedMask(INDArray s, INDArray mask) {
+        Nd4j.exec(new BroadcastAddOp(s, mask, s, 0, 2, 3));
+    }
+
     /**
      * Exact GELU (timm's nn.GELU): y = x·Φ(x), Φ(x) = ½(1 + erf(x/√2)). Writes Φ(x) into cdf (kept for backward).
      * ND4J's PreciseGELUDerivative does not match PreciseGELU's forward (gradient check), hence this.

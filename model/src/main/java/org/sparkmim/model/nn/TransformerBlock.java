@@ -18,16 +18,30 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.point;
 /**
  * Pre-norm ViT block (timm): x += Attn(LN1 x); x += MLP(LN2 x), MLP ratio 4, GELU, qkv bias, LN eps 1e-6.
  *
- * <p>Inputs: x [B,T,D], and optionally an additive key bias [B,T] (0 = attend, -1e9 = padded key) for
- * variable-length batches (SBAM+AMR, MaPeT). Output: [B,T,D]. Forward and backward are written by hand with
- * one fused qkv gemm and batched matmuls for attention; the attention scale is folded into the gemm alpha.
+ * <p>Inputs: x [B,T,D], and optionally a second input that is either
+ * <ul>
+ *   <li>an additive key bias [B,T] (0 = attend, -1e9 = padded key) for variable-length batches (SBAM+AMR), or</li>
+ *   <li>a full additive mask [B,T,Tk], shared by the heads, whose keys and values are the first Tk tokens of x
+ *   (MaPeT's two streams: every row queries, only the content stream is attended to).</li>
+ * </ul>
+ * Output: [B,T,D]. With {@code layerScale} &gt; 0 each residual branch is scaled by a learned per-channel γ
+ * (timm's LayerScale, γ initialised to layerScale). Forward and backward are written by hand with one fused qkv
+ * gemm and batched matmuls for attention; the attention scale is folded into the gemm alpha.
  */
 public class TransformerBlock extends ParamVertexConf {
     public int dim;
     public int heads;
     public int mlpRatio = 4;
+    /** LayerScale's initial γ; 0 = no LayerScale (MAE's blocks). */
+    public double layerScale;
 
     public TransformerBlock() { }
+
+    public TransformerBlock(int dim, int heads, double layerScale) {
+        this(dim, heads);
+        if (!(layerScale >= 0)) throw new IllegalArgumentException("layer scale must be >= 0, got " + layerScale);
+        this.layerScale = layerScale;
+    }
 
     public TransformerBlock(int dim, int heads) {
         if (dim % heads != 0) {
@@ -53,6 +67,10 @@ public class TransformerBlock extends ParamVertexConf {
         m.put("fc1b", new long[]{h});
         m.put("fc2W", new long[]{h, d});
         m.put("fc2b", new long[]{d});
+        if (layerScale > 0) {
+            m.put("ls1", new long[]{d});
+            m.put("ls2", new long[]{d});
+        }
         return m;
     }
 
@@ -76,6 +94,10 @@ public class TransformerBlock extends ParamVertexConf {
         p.get("projb").assign(0);
         p.get("fc1b").assign(0);
         p.get("fc2b").assign(0);
+        if (layerScale > 0) {
+            p.get("ls1").assign(layerScale);
+            p.get("ls2").assign(layerScale);
+        }
     }
 
     @Override
@@ -89,6 +111,7 @@ public class TransformerBlock extends ParamVertexConf {
         c.dim = dim;
         c.heads = heads;
         c.mlpRatio = mlpRatio;
+        c.layerScale = layerScale;
         return (TransformerBlock) copyBaseInto(c);
     }
 
@@ -109,15 +132,17 @@ public class TransformerBlock extends ParamVertexConf {
 
     @Override
     public String toString() {
-        return "TransformerBlock(dim=" + dim + ",heads=" + heads + ",mlp=" + mlpRatio + ",wd=" + weightDecay + ")";
+        return "TransformerBlock(dim=" + dim + ",heads=" + heads + ",mlp=" + mlpRatio
+                + (layerScale > 0 ? ",ls=" + layerScale : "") + ",wd=" + weightDecay + ")";
     }
 
     static final class Impl extends ParamVertex {
         private final int d, h, dh;
         private final double scale;
         // forward caches (ACTIVATIONS workspace: alive until this vertex's backward)
-        private INDArray x2, xhat1, rstd1, h1, qkvh, att, ocat, x1, xhat2, rstd2, h2, f, cdf, gf;
-        private long bSz, tSz;
+        private INDArray x2, xhat1, rstd1, h1, qkvh, kk, vv, att, ocat, x1, xhat2, rstd2, h2, f, cdf, gf, a1, a2;
+        private long bSz, tSz, tk;
+        private final boolean ls;
 
         Impl(TransformerBlock c, ComputationGraph g, String name, int idx, INDArray view, DataType dt) {
             super(c, g, name, idx, view, dt);
@@ -125,6 +150,12 @@ public class TransformerBlock extends ParamVertexConf {
             h = c.heads;
             dh = c.dim / c.heads;
             scale = 1.0 / Math.sqrt(dh);
+            ls = c.layerScale > 0;
+        }
+
+        /** The second input if it is a full mask [B,T,Tk], else null. */
+        private INDArray fullMask() {
+            return inputs.length > 1 && inputs[1] != null && inputs[1].rank() == 3 ? inputs[1] : null;
         }
 
         @Override
@@ -149,25 +180,44 @@ public class TransformerBlock extends ParamVertexConf {
             qkvh.assign(qkv.reshape('c', bSz, tSz, 3, h, dh).permute(2, 0, 3, 1, 4));
             t = Prof.add("blk.f.qkv_permute", t);
             INDArray q = qkvh.get(point(0), all(), all(), all(), all());
-            INDArray k = qkvh.get(point(1), all(), all(), all(), all());
-            INDArray v = qkvh.get(point(2), all(), all(), all(), all());
+            INDArray mask = fullMask();
+            tk = mask == null ? tSz : mask.size(2);
+            if (mask != null && (mask.size(0) != bSz || mask.size(1) != tSz || tk > tSz)) {
+                throw new IllegalArgumentException(getVertexName() + ": attention mask " + java.util.Arrays.toString(mask.shape())
+                        + " does not fit tokens [" + bSz + "," + tSz + ",*]: need [B,T,Tk] with Tk <= T");
+            }
+            if (tk == tSz) {
+                kk = qkvh.get(point(1), all(), all(), all(), all());
+                vv = qkvh.get(point(2), all(), all(), all(), all());
+            } else {                                                       // keys: the first Tk tokens [B,H,Tk,dh]
+                kk = act(ws, bSz, h, tk, dh);
+                vv = act(ws, bSz, h, tk, dh);
+                kk.assign(qkvh.get(point(1), all(), all(), NDArrayIndex.interval(0, tk), all()));
+                vv.assign(qkvh.get(point(2), all(), all(), NDArrayIndex.interval(0, tk), all()));
+            }
 
-            INDArray s = act(ws, bSz, h, tSz, tSz);                      // [B,H,T,T]
-            Ops.bmm(q, k, s, false, true, scale, 0.0);
+            INDArray s = act(ws, bSz, h, tSz, tk);                       // [B,H,T,Tk]
+            Ops.bmm(q, kk, s, false, true, scale, 0.0);
             t = Prof.add("blk.f.qk_bmm", t);
-            if (inputs.length > 1 && inputs[1] != null) Ops.addKeyBias(s, inputs[1]);
-            att = act(ws, bSz, h, tSz, tSz);
+            if (mask != null) Ops.addHeadSharedMask(s, mask);
+            else if (inputs.length > 1 && inputs[1] != null) Ops.addKeyBias(s, inputs[1]);
+            att = act(ws, bSz, h, tSz, tk);
             Ops.softmaxLastDim(s, att);
             t = Prof.add("blk.f.softmax", t);
             INDArray oh = act(ws, bSz, h, tSz, dh);                      // [B,H,T,dh]
-            Ops.bmm(att, v, oh, false, false, 1.0, 0.0);
+            Ops.bmm(att, vv, oh, false, false, 1.0, 0.0);
             t = Prof.add("blk.f.av_bmm", t);
             ocat = act(ws, m, d);                                          // [BT,D] heads concatenated
             ocat.reshape('c', bSz, tSz, h, dh).assign(oh.permute(0, 2, 1, 3));
             t = Prof.add("blk.f.o_permute", t);
 
-            x1 = act(ws, m, d);                                            // x + proj(attn)
+            x1 = act(ws, m, d);                                            // x + [γ1 ⊙] proj(attn)
             Ops.linear(ocat, params.get("projW"), params.get("projb"), x1);
+            if (ls) {
+                a1 = act(ws, m, d);                                        // the branch before γ1, for dγ1
+                a1.assign(x1);
+                x1.muliRowVector(params.get("ls1"));
+            }
             x1.addi(x2);
             t = Prof.add("blk.f.proj", t);
 
@@ -186,6 +236,11 @@ public class TransformerBlock extends ParamVertexConf {
             t = Prof.add("blk.f.gelu", t);
             INDArray out = act(ws, m, d);
             Ops.linear(gf, params.get("fc2W"), params.get("fc2b"), out);
+            if (ls) {
+                a2 = act(ws, m, d);
+                a2.assign(out);
+                out.muliRowVector(params.get("ls2"));
+            }
             out.addi(x1);
             t = Prof.add("blk.f.fc2", t);
             return out.reshape('c', bSz, tSz, d);
@@ -199,7 +254,13 @@ public class TransformerBlock extends ParamVertexConf {
             INDArray dout = epsilon.dup('c').reshape('c', m, d);          // [BT,D]
             // MLP branch
             INDArray dg = bpWork(ws, m, hid);
-            Ops.linearBackward(gf, params.get("fc2W"), dout, grads.get("fc2W"), grads.get("fc2b"), dg, 0.0);
+            INDArray dBranch2 = dout;
+            if (ls) {                                                      // dγ2 = Σ dout ⊙ a2; d a2 = dout ⊙ γ2
+                INDArray prod = bpWork(ws, m, d);
+                Ops.colSum(prod.assign(dout).muli(a2), grads.get("ls2"));
+                dBranch2 = prod.assign(dout).muliRowVector(params.get("ls2"));
+            }
+            Ops.linearBackward(gf, params.get("fc2W"), dBranch2, grads.get("fc2W"), grads.get("fc2b"), dg, 0.0);
             t = Prof.add("blk.b.fc2", t);
             INDArray scratch = bpWork(ws, m, hid);
             Ops.geluBackward(f, cdf, dg, dg, scratch);                          // dg := d f
@@ -213,26 +274,42 @@ public class TransformerBlock extends ParamVertexConf {
             t = Prof.add("blk.b.ln", t);
             // attention branch
             INDArray docat = bpWork(ws, m, d);
-            Ops.linearBackward(ocat, params.get("projW"), dx1, grads.get("projW"), grads.get("projb"), docat, 0.0);
+            INDArray dBranch1 = dx1;
+            if (ls) {
+                INDArray prod = bpWork(ws, m, d);
+                Ops.colSum(prod.assign(dx1).muli(a1), grads.get("ls1"));
+                dBranch1 = prod.assign(dx1).muliRowVector(params.get("ls1"));
+            }
+            Ops.linearBackward(ocat, params.get("projW"), dBranch1, grads.get("projW"), grads.get("projb"), docat, 0.0);
             t = Prof.add("blk.b.proj", t);
             INDArray doh = bpWork(ws, bSz, h, tSz, dh);
             doh.assign(docat.reshape('c', bSz, tSz, h, dh).permute(0, 2, 1, 3));
             t = Prof.add("blk.b.o_permute", t);
             INDArray q = qkvh.get(point(0), all(), all(), all(), all());
-            INDArray k = qkvh.get(point(1), all(), all(), all(), all());
-            INDArray v = qkvh.get(point(2), all(), all(), all(), all());
             INDArray dqkvh = bpWork(ws, 3, bSz, h, tSz, dh);
             INDArray dq = dqkvh.get(point(0), all(), all(), all(), all());
-            INDArray dk = dqkvh.get(point(1), all(), all(), all(), all());
-            INDArray dv = dqkvh.get(point(2), all(), all(), all(), all());
-            INDArray da = bpWork(ws, bSz, h, tSz, tSz);
-            Ops.bmm(doh, v, da, false, true, 1.0, 0.0);                   // dA = dO·Vᵀ
+            boolean prefix = tk < tSz;
+            INDArray dk, dv;
+            if (prefix) {                                                  // keys are the first Tk tokens: the
+                dqkvh.assign(0);                                           // other rows get no dK, dV
+                dk = bpWork(ws, bSz, h, tk, dh);
+                dv = bpWork(ws, bSz, h, tk, dh);
+            } else {
+                dk = dqkvh.get(point(1), all(), all(), all(), all());
+                dv = dqkvh.get(point(2), all(), all(), all(), all());
+            }
+            INDArray da = bpWork(ws, bSz, h, tSz, tk);
+            Ops.bmm(doh, vv, da, false, true, 1.0, 0.0);                  // dA = dO·Vᵀ
             Ops.bmm(att, doh, dv, true, false, 1.0, 0.0);                 // dV = Aᵀ·dO
             t = Prof.add("blk.b.av_bmm", t);
             Ops.softmaxBackwardInPlace(att, da);                           // da := dS (pre-scale)
             t = Prof.add("blk.b.softmax", t);
-            Ops.bmm(da, k, dq, false, false, scale, 0.0);                  // dQ = s·dS·K
+            Ops.bmm(da, kk, dq, false, false, scale, 0.0);                 // dQ = s·dS·K
             Ops.bmm(da, q, dk, true, false, scale, 0.0);                   // dK = s·dSᵀ·Q
+            if (prefix) {
+                dqkvh.get(point(1), all(), all(), NDArrayIndex.interval(0, tk), all()).assign(dk);
+                dqkvh.get(point(2), all(), all(), NDArrayIndex.interval(0, tk), all()).assign(dv);
+            }
             t = Prof.add("blk.b.qk_bmm", t);
             INDArray dqkv = bpWork(ws, m, 3L * d);
             dqkv.reshape('c', bSz, tSz, 3, h, dh).assign(dqkvh.permute(1, 3, 0, 2, 4));
