@@ -69,6 +69,9 @@ public class PretrainCommand implements Callable<Integer> {
         if (!List.of("spark", "jvm").contains(eng)) {
             throw new IllegalArgumentException("--engine " + eng + ": allowed spark or jvm");
         }
+        // MaPeT's tokens must be this dataset's, at this geometry: refuse before any work
+        org.sparkmim.job.tokenize.TokenizeJob.checkTokensFor(cfg, "spark".equals(eng) ? dataUri : null,
+                new org.apache.hadoop.conf.Configuration());
         if ("spark".equals(eng)) return callSpark(cfg);
         ImageSet train = trainSet(cfg);
         String name = runName(cfg);

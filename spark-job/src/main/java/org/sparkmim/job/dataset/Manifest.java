@@ -33,7 +33,8 @@ public record Manifest(String format, int version, String created, String source
 
     public record Shard(String file, long rows, long bytes, String sha256) { }
 
-    static final ObjectMapper JSON = new ObjectMapper()
+    /** snake_case, indented, tolerant of unknown fields: every manifest this project writes (datasets, tokens). */
+    public static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);

@@ -184,7 +184,7 @@ public final class PreprocessJob {
     }
 
     /** tmp → out; an existing out is moved aside first and deleted only after the new one is in place. */
-    private static void publish(FileSystem fs, Path tmp, Path out) throws IOException {
+    public static void publish(FileSystem fs, Path tmp, Path out) throws IOException {
         Path old = null;
         if (fs.exists(out)) {
             old = new Path(out.getParent(), "." + out.getName() + ".replaced-" + UUID.randomUUID());
