@@ -39,7 +39,7 @@ public class ExperimentCommand implements Runnable {
         CommonOptions opts = new CommonOptions();
 
         @Option(names = "--methods", split = ",", defaultValue = "mae,emae,sbam,block",
-                description = "Methods at --ratio: mae, block (MAE with block masking), emae, sbam; ropim and a2mim run at their own ratios. With --set model.backbone=resnet only a2mim fits (default ${DEFAULT-VALUE}).")
+                description = "Methods at --ratio: mae, block (MAE with block masking), emae, sbam; ropim, a2mim and mapet (predicted share 0.75; needs --set method.mapet.tokens=DIR) run at their own ratios. With --set model.backbone=resnet only a2mim fits (default ${DEFAULT-VALUE}).")
         List<String> methods;
 
         @Option(names = "--ratio", defaultValue = "0.75", description = "Mask ratio of the --methods runs (default ${DEFAULT-VALUE}).")

@@ -46,7 +46,7 @@ public final class Compare {
 
     /** One run of the comparison: a method family and its mask ratio. */
     public record Variant(String label, String family, double ratio) {
-        public static final List<String> FAMILIES = List.of("mae", "block", "emae", "sbam", "ropim", "a2mim");
+        public static final List<String> FAMILIES = List.of("mae", "block", "emae", "sbam", "ropim", "a2mim", "mapet");
 
         public Variant {
             if (!FAMILIES.contains(family)) {
@@ -79,6 +79,10 @@ public final class Compare {
                 case "ropim" -> { // its "ratio" is the share of the token subspace the projection removes
                     m.put("method.name", "ropim");
                     m.put("method.ropim.sketch-ratio", String.valueOf(1 - ratio));
+                }
+                case "mapet" -> { // its ratio is the share of patches predicted (the rest is context)
+                    m.put("method.name", "mapet");
+                    m.put("method.mapet.context-ratio", String.valueOf(1 - ratio));
                 }
                 case "a2mim" -> { // its ratio is the share of input blocks masked
                     m.put("method.name", "a2mim");
@@ -123,7 +127,8 @@ public final class Compare {
             // ROPIM has no mask ratio: in the method list it runs at its own default sketch ratio (1/7); A2MIM at its
             // recipe's block ratio (0.6)
             double r = m.equals("ropim") ? 1 - MimConfig.RopimConfig.DEFAULT.sketchRatio()
-                    : m.equals("a2mim") ? MimConfig.A2mimConfig.DEFAULT.maskRatio() : defaultRatio;
+                    : m.equals("a2mim") ? MimConfig.A2mimConfig.DEFAULT.maskRatio()
+                    : m.equals("mapet") ? 1 - MimConfig.MapetConfig.DEFAULT.contextRatio() : defaultRatio;
             out.add(new Variant(label(m, r), m, r));
         }
         for (String m : sweep) {
@@ -282,6 +287,8 @@ public final class Compare {
             case "emae" -> 1 - 1.0 / cfg.method.emae().parts();
             case "ropim" -> 1 - cfg.method.ropim().sketchRatio();
             case "a2mim" -> cfg.method.a2mim().maskRatio();
+            case "mapet" -> 1 - org.sparkmim.masking.PermutedPrediction.contextPatches(cfg.model.tokens(),
+                    cfg.method.mapet().contextRatio()) / (double) cfg.model.tokens();
             default -> cfg.method.maskRatio();
         };
     }
