@@ -193,16 +193,8 @@ public class MapetMethod implements MimMethod {
     @Override
     public double trainFlopsPerImage() {
         double d = model.dim, t = PermutedPrediction.rows(n, np), tk = PermutedPrediction.keys(n, np);
-        int k = tokens == null ? 0 : safeVocab();
+        int k = table().vocab();
         double perBlock = 24 * t * d * d + 4 * t * tk * d;
         return 3 * (2.0 * n * model.patchDim() * d + model.depth * perBlock + 2.0 * np * d * k);
-    }
-
-    private int safeVocab() {
-        try {
-            return tokens.get().vocab();
-        } catch (RuntimeException e) {
-            return 0;
-        }
     }
 }

@@ -97,7 +97,7 @@ public final class TokenizeJob {
                         + "it. Pass --overwrite to replace it (atomically, once the new tokens are complete), or choose another path");
             }
             Source src = source(spark, req.data(), cfg);
-            long images = src.images().count();
+            long images = src.count();
             int n = cfg.model.tokens(), pd = cfg.model.patchDim();
             LOG.info("tokenize: {} images from {}, {} patches of {} values each, k = {}", images, req.data(), n, pd, req.k());
             if (images == 0) throw new IllegalArgumentException("--data " + req.data() + " holds no images");
@@ -212,8 +212,11 @@ public final class TokenizeJob {
         return MimConfig.fromRendered(rendered, "resolved config (shipped to the executor)", null, Map.of());
     }
 
-    /** The images to tokenize and the source's fingerprint. */
-    record Source(JavaRDD<RawImage> images, String fingerprint) { }
+    /**
+     * The images to tokenize, how many there are (known without a pass over the data: the IDX list or the dataset
+     * manifest, which DatasetDir.open checked against the shards), and the source's fingerprint.
+     */
+    record Source(JavaRDD<RawImage> images, long count, String fingerprint) { }
 
     static Source source(SparkSession spark, String data, MimConfig cfg) throws IOException {
         java.nio.file.Path idx = idxDir(data);
@@ -225,7 +228,7 @@ public final class TokenizeJob {
                 for (int i = 0; i < s.count(); i++) all.add(RawImage.of(s, i));
             }
             int parts = Math.max(2, all.size() / 5000);
-            return new Source(JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(all, parts),
+            return new Source(JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(all, parts), all.size(),
                     datasetFingerprint(spark.sparkContext().hadoopConfiguration(), data));
         }
         DatasetDir dir = DatasetDir.open(spark, data);
@@ -234,7 +237,7 @@ public final class TokenizeJob {
             var p = channels == 1 ? ImageDecode.gray(bytes) : ImageDecode.rgb(bytes);
             return new RawImage(r.getString(0), -1, p.height(), p.width(), p.channels(), p.data());
         });
-        return new Source(images, fingerprintOf(dir.manifest()));
+        return new Source(images, dir.manifest().rows(), fingerprintOf(dir.manifest()));
     }
 
     /** The local IDX directory that data names ("system", or a directory of *-idx?-ubyte files), else null. */
