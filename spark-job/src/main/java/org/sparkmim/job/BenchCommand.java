@@ -44,9 +44,11 @@ public class BenchCommand implements Callable<Integer> {
         org.sparkmim.model.nn.Prof.enable(profile);
         MimConfig cfg = opts.resolve(null, Map.of("model.size", "tiny", "optim.batch", "256"));
         int b = cfg.optim.batch();
-        System.err.printf("env: OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s, ND4J backend %s, %d cores%n",
+        System.err.printf("env: OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s, ND4J backend %s, %d cores, "
+                        + "elementwise kernels %s%n",
                 System.getenv("OPENBLAS_CORETYPE"), System.getenv("OMP_NUM_THREADS"), System.getenv("OMP_WAIT_POLICY"),
-                Nd4j.getBackend().getClass().getSimpleName(), Runtime.getRuntime().availableProcessors());
+                Nd4j.getBackend().getClass().getSimpleName(), Runtime.getRuntime().availableProcessors(),
+                org.sparkmim.model.nn.Kernels.MODE);
         double peak = Bench.matmulPeak(Bench.defaultShapes(), 8);
         System.err.printf("fp32 matmul peak through ND4J: %.1f GFLOP/s%n", peak);
         if (peakOnly) {
@@ -64,6 +66,10 @@ public class BenchCommand implements Callable<Integer> {
                 Arrays.stream(r.windowRates()).map(x -> Math.round(x * 10) / 10.0).toArray()));
         System.err.printf("train %.1f img/s | %.3f GFLOP/img | %.1f GFLOP/s | MFU %.1f%% of %.1f GFLOP/s%n",
                 r.imgPerSec(), r.gflopPerImage(), r.gflops(), 100 * r.mfu(), peak);
+        boolean grows = r.rssMb().length > 1 && r.rssMb()[r.rssMb().length - 1] > 1.05 * r.rssMb()[0] + 16;
+        System.err.printf("memory after each window: RSS %s MB, off-heap (JavaCPP) %s MB, peak RSS %d MB%s%n",
+                Arrays.toString(r.rssMb()), Arrays.toString(r.offHeapMb()), r.peakRssMb(),
+                grows ? " — RSS GROWS from window to window" : " (flat)");
         if (profile) {
             System.err.print(org.sparkmim.model.nn.Prof.report());
             System.err.printf("timed steps wall total: %.1f ms (the rest is DL4J: output layer, updater, graph bookkeeping)%n",
@@ -73,6 +79,9 @@ public class BenchCommand implements Callable<Integer> {
                 .put("img_per_s", PretrainCommand.round(r.imgPerSec())).put("gflop_per_img", PretrainCommand.round(r.gflopPerImage()))
                 .put("gflops", PretrainCommand.round(r.gflops())).put("peak_gflops", PretrainCommand.round(peak))
                 .put("mfu", PretrainCommand.round(r.mfu())).put("openblas_coretype", String.valueOf(System.getenv("OPENBLAS_CORETYPE")))
+                .put("kernels", org.sparkmim.model.nn.Kernels.MODE)
+                .put("rss_mb_last", r.rssMb()[r.rssMb().length - 1]).put("peak_rss_mb", r.peakRssMb())
+                .put("offheap_mb_last", r.offHeapMb()[r.offHeapMb().length - 1]).put("memory_grows", grows)
                 .print();
         return ExitCodes.OK;
     }

@@ -13,7 +13,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The tensor kernels our vertices are written with: gemm-backed linear maps, batched matmul, a hand-written
- * LayerNorm (STACK-NOTES: ND4J's LayerNorm/LayerNormBp ops were 4-7x slower), softmax and GELU.
+ * LayerNorm (STACK-NOTES: ND4J's LayerNorm/LayerNormBp ops were 4-7x slower), softmax and GELU. GELU and LayerNorm
+ * run as fused single-pass kernels when {@link Kernels} allows (float, CPU, Vector API), else as ND4J ops.
  *
  * <p>Every method writes into caller-provided arrays so the caller decides the workspace of each result.
  */
@@ -75,6 +76,10 @@ public final class Ops {
      * LayerNorm over the last axis. x[M,D] → y[M,D]; keeps xhat[M,D] and rstd[M,1] for backward.
      */
     public static void layerNorm(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray y) {
+        if (Kernels.use(x, xhat, rstd, y) && g.dataType() == x.dataType()) {
+            Kernels.layerNorm(x, g, b, xhat, rstd, y);
+            return;
+        }
         rowMean(x, rstd);                               // rstd holds the mean μ [M,1] for a moment
         xhat.assign(x).subiColumnVector(rstd);
         y.assign(xhat).muli(xhat);                      // y as scratch: (x−μ)²
@@ -91,6 +96,10 @@ public final class Ops {
      */
     public static void layerNormBackward(INDArray dy, INDArray xhat, INDArray rstd, INDArray g, INDArray dg,
                                          INDArray db, INDArray dx, boolean accumulate) {
+        if (Kernels.use(dy, xhat, rstd, dx) && g.dataType() == dy.dataType() && dg.dataType() == dy.dataType()) {
+            Kernels.layerNormBackward(dy, xhat, rstd, g, dg, db, dx, accumulate);
+            return;
+        }
         INDArray prod = dy.mul(xhat);                   // [M,D]
         colSum(prod, dg);
         colSum(dy, db);
@@ -134,6 +143,10 @@ public final class Ops {
      * ND4J's PreciseGELUDerivative does not match PreciseGELU's forward (gradient check), hence this.
      */
     public static void gelu(INDArray x, INDArray cdf, INDArray y) {
+        if (Kernels.use(x, cdf, y)) {
+            Kernels.gelu(x, cdf, y);
+            return;
+        }
         cdf.assign(x).muli(1.0 / Math.sqrt(2.0));
         Nd4j.exec(new Erf(cdf, cdf));
         cdf.addi(1.0).muli(0.5);
@@ -142,6 +155,10 @@ public final class Ops {
 
     /** dx = dy ⊙ (Φ(x) + x·φ(x)), φ the standard normal pdf; dx may alias dy. scratch has x's shape. */
     public static void geluBackward(INDArray x, INDArray cdf, INDArray dy, INDArray dx, INDArray scratch) {
+        if (Kernels.use(x, cdf, dy, dx)) {
+            Kernels.geluBackward(x, cdf, dy, dx);
+            return;
+        }
         scratch.assign(x).muli(x).muli(-0.5);
         Nd4j.exec(new Exp(scratch, scratch));
         scratch.muli(1.0 / Math.sqrt(2.0 * Math.PI)).muli(x).addi(cdf);

@@ -20,8 +20,25 @@ import java.util.List;
 public final class Bench {
     private Bench() { }
 
+    /**
+     * @param rssMb     resident set size of the process after each timed window, MB
+     * @param offHeapMb off-heap bytes JavaCPP tracks (ND4J's buffers and workspaces) after each window, MB
+     * @param peakRssMb the process's peak resident set size (VmHWM) at the end, MB
+     */
     public record Result(double imgPerSec, double gflopPerImage, double gflops, double peakGflops, double mfu,
-                         double[] windowRates, double timedMillis) { }
+                         double[] windowRates, double timedMillis, long[] rssMb, long[] offHeapMb, long peakRssMb) { }
+
+    /** A /proc/self/status field in MB (VmRSS, VmHWM), or -1 where there is no /proc. */
+    public static long procStatusMb(String field) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith(field + ":")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
 
     /** Best GFLOP/s of fp32 gemm over transformer-like shapes (M×K·K×N), best-of-reps per shape. */
     public static double matmulPeak(List<int[]> shapes, int reps) {
@@ -99,17 +116,21 @@ public final class Bench {
         org.sparkmim.model.nn.Prof.reset(); // profile only the timed windows
         long timed = 0;
         double[] rates = new double[windows];
+        long[] rss = new long[windows], offHeap = new long[windows];
         for (int w = 0; w < windows; w++) {
             long t = System.nanoTime();
             for (int i = 0; i < stepsPerWindow; i++) g.fit(batches.get(k++ % batches.size()));
             long dt = System.nanoTime() - t;
             timed += dt;
             rates[w] = stepsPerWindow * (double) batchSize / (dt / 1e9);
+            rss[w] = procStatusMb("VmRSS");
+            offHeap[w] = org.bytedeco.javacpp.Pointer.totalBytes() >> 20;
         }
         double[] sorted = rates.clone();
         Arrays.sort(sorted);
         double med = sorted[windows / 2];
         double gflops = med * flopPerImage / 1e9;
-        return new Result(med, flopPerImage / 1e9, gflops, peak, gflops / peak, rates, timed / 1e6);
+        return new Result(med, flopPerImage / 1e9, gflops, peak, gflops / peak, rates, timed / 1e6, rss, offHeap,
+                procStatusMb("VmHWM"));
     }
 }

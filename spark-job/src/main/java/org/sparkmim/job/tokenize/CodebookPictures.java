@@ -23,19 +23,33 @@ final class CodebookPictures {
 
     private CodebookPictures() { }
 
-    /** The k centroids as a grid of p×p patches, each scaled ×SCALE, 1-px gaps. PNG bytes. */
+    /** The k centroids as a grid of p×p patches, each scaled ×SCALE, 1-px gaps, in id order. PNG bytes. */
     static byte[] codebook(float[][] centers, int p, int channels) {
-        int k = centers.length, cols = (int) Math.ceil(Math.sqrt(k)), rows = (k + cols - 1) / cols;
+        return codebook(centers, p, channels, java.util.stream.IntStream.range(0, centers.length).toArray(), null);
+    }
+
+    /**
+     * The centroids in the given order (e.g. most used first); with usage, a code no patch carries gets a red frame
+     * instead of the black gap.
+     */
+    static byte[] codebook(float[][] centers, int p, int channels, int[] order, long[] usage) {
+        int k = order.length, cols = (int) Math.ceil(Math.sqrt(k)), rows = (k + cols - 1) / cols;
         int cell = p * SCALE + 2;
         BufferedImage img = new BufferedImage(cols * cell, rows * cell, BufferedImage.TYPE_INT_RGB);
-        for (int i = 0; i < k; i++) {
+        for (int slot = 0; slot < k; slot++) {
+            int i = order[slot];
+            int ox = (slot % cols) * cell + 1, oy = (slot / cols) * cell + 1;
+            if (usage != null && usage[i] == 0) {
+                for (int y = -1; y <= p * SCALE; y++) {
+                    for (int x = -1; x <= p * SCALE; x++) img.setRGB(ox + x, oy + y, 0xD02020);
+                }
+            }
             float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
             for (float v : centers[i]) {
                 lo = Math.min(lo, v);
                 hi = Math.max(hi, v);
             }
             float range = Math.max(hi - lo, 1e-6f);
-            int ox = (i % cols) * cell + 1, oy = (i / cols) * cell + 1;
             for (int y = 0; y < p * SCALE; y++) {
                 for (int x = 0; x < p * SCALE; x++) {
                     int base = ((y / SCALE) * p + x / SCALE) * channels;

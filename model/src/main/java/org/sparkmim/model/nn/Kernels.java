@@ -1,0 +1,160 @@
+package org.sparkmim.model.nn;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.nio.ByteBuffer;
+import java.util.stream.IntStream;
+
+/**
+ * Which implementation runs the elementwise ops of {@link Ops}: the fused Vector API kernels
+ * ({@link VectorKernels}) or ND4J's ops. The fused path needs all of
+ * <ul>
+ *   <li>the JDK module jdk.incubator.vector (conf/jvm.properties adds it for bin/, Surefire, Spark's driver and
+ *   executors; a JVM started without it gets ND4J's ops);</li>
+ *   <li>ND4J's CPU backend (under the cuda profile the arrays live on the GPU: ND4J's ops run there);</li>
+ *   <li>float, dense row-major arrays (double runs, e.g. the gradient checks, keep ND4J's ops);</li>
+ *   <li>not {@code MIM_KERNELS=nd4j} in the environment (or {@code -Dmim.kernels=nd4j}), the switch for A/B runs.</li>
+ * </ul>
+ * Both give the same numbers to float rounding ({@code KernelsTest}).
+ */
+public final class Kernels {
+    /** "vector (16 float lanes)" or "nd4j (reason)": printed by bench and pretrain. */
+    public static final String MODE;
+    private static final boolean VECTOR;
+    /** Elements (or row elements) below which one thread does the whole op. */
+    private static final int PARALLEL_MIN = 1 << 16;
+    private static final int THREADS = Math.max(1, Runtime.getRuntime().availableProcessors());
+
+    static {
+        String why = null;
+        String sw = System.getProperty("mim.kernels", System.getenv().getOrDefault("MIM_KERNELS", "auto"));
+        if (sw.equalsIgnoreCase("nd4j")) {
+            why = "MIM_KERNELS=nd4j";
+        } else if (!sw.equalsIgnoreCase("auto") && !sw.equalsIgnoreCase("vector")) {
+            throw new IllegalArgumentException("MIM_KERNELS / -Dmim.kernels=" + sw + ": allowed auto, vector, nd4j");
+        } else if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            why = "the JVM was started without --add-modules jdk.incubator.vector";
+        } else if (!Nd4j.getBackend().getClass().getName().toLowerCase().contains("cpu")) {
+            why = "ND4J backend " + Nd4j.getBackend().getClass().getSimpleName() + " is not the CPU one";
+        }
+        int lanes = 0;
+        if (why == null) {
+            try {
+                lanes = VectorKernels.lanes();
+            } catch (LinkageError e) {
+                why = "the Vector API is not usable here (" + e + ")";
+            }
+        }
+        if (why == null && lanes < 4) why = "the CPU has " + lanes + "-lane float vectors";
+        VECTOR = why == null;
+        MODE = VECTOR ? "vector (" + lanes + " float lanes)" : "nd4j (" + why + ")";
+    }
+
+    private Kernels() { }
+
+    /** True when the fused path takes these arrays. */
+    static boolean use(INDArray... arrays) {
+        if (!VECTOR) return false;
+        for (INDArray a : arrays) {
+            if (a.dataType() != DataType.FLOAT || a.ordering() != 'c' || a.elementWiseStride() != 1
+                    || !isDense(a) || (a.offset() + a.length()) * Float.BYTES > Integer.MAX_VALUE) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isDense(INDArray a) {
+        long expect = 1;
+        long[] shape = a.shape(), stride = a.stride();
+        for (int i = shape.length - 1; i >= 0; i--) {
+            if (shape[i] != 1 && stride[i] != expect) return false;
+            expect *= shape[i];
+        }
+        return true;
+    }
+
+    /** The array's whole underlying buffer (the array starts at offset() elements into it), native byte order. */
+    private static ByteBuffer buf(INDArray a) {
+        return a.data().asNio().order(java.nio.ByteOrder.nativeOrder());
+    }
+
+    /** Splits [0, n) into chunks (multiples of align) over the available cores when the work is large. */
+    private static void split(long n, long work, int align, java.util.function.BiConsumer<Integer, Integer> body) {
+        int parts = (int) Math.max(1, Math.min(THREADS, work / PARALLEL_MIN));
+        if (parts == 1) {
+            body.accept(0, (int) n);
+            return;
+        }
+        long chunk = (n + parts - 1) / parts;
+        chunk = (chunk + align - 1) / align * align;
+        long c = chunk;
+        IntStream.range(0, parts).parallel().forEach(p -> {
+            long from = p * c, to = Math.min(n, from + c);
+            if (from < to) body.accept((int) from, (int) to);
+        });
+    }
+
+    static void gelu(INDArray x, INDArray cdf, INDArray y) {
+        ByteBuffer bx = buf(x), bc = buf(cdf), by = buf(y);
+        long xo = x.offset(), co = cdf.offset(), yo = y.offset();
+        split(x.length(), x.length(), VectorKernels.lanes(), (from, to) -> VectorKernels.gelu(bx, xo, bc, co, by, yo, from, to));
+    }
+
+    static void geluBackward(INDArray x, INDArray cdf, INDArray dy, INDArray dx) {
+        ByteBuffer bx = buf(x), bc = buf(cdf), bdy = buf(dy), bdx = buf(dx);
+        long xo = x.offset(), co = cdf.offset(), dyo = dy.offset(), dxo = dx.offset();
+        split(x.length(), x.length(), VectorKernels.lanes(),
+                (from, to) -> VectorKernels.geluBackward(bx, xo, bc, co, bdy, dyo, bdx, dxo, from, to));
+    }
+
+    static void layerNorm(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray y) {
+        int d = (int) x.size(1);
+        float[] gv = g.toFloatVector(), bv = b.toFloatVector();
+        ByteBuffer bx = buf(x), bh = buf(xhat), br = buf(rstd), by = buf(y);
+        long xo = x.offset(), ho = xhat.offset(), ro = rstd.offset(), yo = y.offset();
+        split(x.size(0), x.length(), 1,
+                (from, to) -> VectorKernels.layerNorm(bx, xo, gv, bv, bh, ho, br, ro, by, yo, d, Ops.LN_EPS, from, to));
+    }
+
+    static void layerNormBackward(INDArray dy, INDArray xhat, INDArray rstd, INDArray g, INDArray dg, INDArray db,
+                                  INDArray dx, boolean accumulate) {
+        int d = (int) dy.size(1);
+        float[] gv = g.toFloatVector();
+        ByteBuffer bdy = buf(dy), bh = buf(xhat), br = buf(rstd), bdx = buf(dx);
+        long dyo = dy.offset(), ho = xhat.offset(), ro = rstd.offset(), dxo = dx.offset();
+        java.util.List<double[][]> parts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        split(dy.size(0), dy.length(), 1, (from, to) -> {
+            double[][] acc = new double[2][d];
+            VectorKernels.layerNormBackward(bdy, dyo, bh, ho, br, ro, gv, bdx, dxo, accumulate, d, from, to, acc[0], acc[1]);
+            parts.add(acc);
+        });
+        float[] dgv = new float[d], dbv = new float[d];
+        double[] sg = new double[d], sb = new double[d];
+        for (double[][] p : parts) {
+            for (int j = 0; j < d; j++) {
+                sg[j] += p[0][j];
+                sb[j] += p[1][j];
+            }
+        }
+        for (int j = 0; j < d; j++) {
+            dgv[j] = (float) sg[j];
+            dbv[j] = (float) sb[j];
+        }
+        put(dg, dgv);
+        put(db, dbv);
+    }
+
+    /** dst[D] := v (dst is usually a view into the flat gradient vector). */
+    private static void put(INDArray dst, float[] v) {
+        ByteBuffer b = buf(dst);
+        if (use(dst)) {
+            long o = dst.offset();
+            for (int j = 0; j < v.length; j++) b.putFloat((int) ((o + j) * Float.BYTES), v[j]);
+        } else {
+            dst.assign(Nd4j.createFromArray(v).reshape(dst.shape()));
+        }
+    }
+}

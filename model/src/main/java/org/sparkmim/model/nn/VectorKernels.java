@@ -1,0 +1,221 @@
+package org.sparkmim.model.nn;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * Single-pass float kernels for the elementwise work around the gemms (GELU, LayerNorm), written with the JDK's
+ * Vector API straight onto ND4J's off-heap buffers: 16 lanes on AVX-512, 8 on AVX2. ND4J runs each of these as 4–6
+ * separate passes over memory (erf, scale, add, multiply …); here each is one read of the inputs and one write of
+ * the outputs. Only {@link Kernels} calls this class, and only after checking that the JVM has the module
+ * (--add-modules jdk.incubator.vector, conf/jvm.properties) and that every array is a dense float array on the CPU.
+ *
+ * <p>Arguments are (buffer, element offset) pairs: a buffer is the array's whole {@code data().asNio()} and the
+ * offset is the array's {@code offset()}, so views into a larger buffer work. Ranges are [from, to) in elements
+ * (GELU) or rows (LayerNorm), so callers can split the work across threads.
+ */
+final class VectorKernels {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+    private static final ByteOrder NO = ByteOrder.nativeOrder();
+
+    private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2));
+    private static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
+    /** Below this |z| = |x|/√2, erf by its Taylor series; above, by erfc (no cancellation either side). */
+    private static final float SPLIT = 0.921875f;
+    /** erf(z)/z = Σ (-1)^n 2/√π z^(2n) / (n! (2n+1)), n = 0..9: truncation below 3e-8 for |z| < SPLIT. */
+    private static final float[] TAYLOR = new float[10];
+    /**
+     * erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), the Chebyshev fit of Numerical Recipes' erfcc: relative error
+     * below 1.2e-7 for every z ≥ 0. Coefficients from P's highest degree down.
+     */
+    private static final float[] ERFC = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,
+            -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f};
+
+    static {
+        double fact = 1;
+        for (int n = 0; n < TAYLOR.length; n++) {
+            if (n > 0) fact *= n;
+            TAYLOR[n] = (float) ((n % 2 == 0 ? 2 : -2) / (Math.sqrt(Math.PI) * fact * (2 * n + 1)));
+        }
+    }
+
+    private VectorKernels() { }
+
+    static int lanes() {
+        return L;
+    }
+
+    /**
+     * Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF, |error| ≤ 1e-7 (ND4J's erf path: 7e-8), measured against
+     * commons-math in {@code KernelsTest}.
+     */
+    static FloatVector phi(FloatVector x) {
+        FloatVector z = x.mul(INV_SQRT2), az = z.abs();
+        FloatVector z2 = z.mul(z);
+        FloatVector p = FloatVector.broadcast(F, TAYLOR[TAYLOR.length - 1]);
+        for (int n = TAYLOR.length - 2; n >= 0; n--) p = p.fma(z2, FloatVector.broadcast(F, TAYLOR[n]));
+        FloatVector small = z.mul(p).fma(0.5f, 0.5f);                             // ½ + ½·erf(z)
+        FloatVector t = az.fma(0.5f, 1f);
+        t = FloatVector.broadcast(F, 1f).div(t);
+        FloatVector q = FloatVector.broadcast(F, ERFC[0]);
+        for (int i = 1; i < ERFC.length; i++) q = q.fma(t, FloatVector.broadcast(F, ERFC[i]));
+        FloatVector h = q.sub(z2).lanewise(VectorOperators.EXP).mul(t).mul(0.5f);  // ½·erfc(|z|)
+        FloatVector large = h.neg().add(1f).blend(h, x.compare(VectorOperators.LT, 0f));
+        return large.blend(small, az.compare(VectorOperators.LT, SPLIT));
+    }
+
+    /** The scalar twin of {@link #phi(FloatVector)} for the tail of a range (same formulas, same rounding order). */
+    static float phi(float x) {
+        float z = x * INV_SQRT2, az = Math.abs(z), z2 = z * z;
+        if (az < SPLIT) {
+            float p = TAYLOR[TAYLOR.length - 1];
+            for (int n = TAYLOR.length - 2; n >= 0; n--) p = Math.fma(p, z2, TAYLOR[n]);
+            return Math.fma(z * p, 0.5f, 0.5f);
+        }
+        float t = 1f / Math.fma(az, 0.5f, 1f);
+        float q = ERFC[0];
+        for (int i = 1; i < ERFC.length; i++) q = Math.fma(q, t, ERFC[i]);
+        float h = (float) Math.exp(q - z2) * t * 0.5f;
+        return x < 0 ? h : 1f - h;
+    }
+
+    /** GELU forward over elements [from, to): cdf = Φ(x), y = x·Φ(x). */
+    static void gelu(ByteBuffer x, long xo, ByteBuffer cdf, long co, ByteBuffer y, long yo, int from, int to) {
+        int i = from, end = from + (to - from) / L * L;
+        for (; i < end; i += L) {
+            FloatVector v = load(x, xo, i), c = phi(v);
+            c.intoByteBuffer(cdf, off(co, i), NO);
+            v.mul(c).intoByteBuffer(y, off(yo, i), NO);
+        }
+        for (; i < to; i++) {
+            float v = x.getFloat(off(xo, i)), c = phi(v);
+            cdf.putFloat(off(co, i), c);
+            y.putFloat(off(yo, i), v * c);
+        }
+    }
+
+    /** GELU backward over [from, to): dx = dy·(Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π); dx may alias dy. */
+    static void geluBackward(ByteBuffer x, long xo, ByteBuffer cdf, long co, ByteBuffer dy, long dyo, ByteBuffer dx,
+                             long dxo, int from, int to) {
+        int i = from, end = from + (to - from) / L * L;
+        for (; i < end; i += L) {
+            FloatVector v = load(x, xo, i);
+            FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
+            FloatVector dphi = v.fma(pdf, load(cdf, co, i));
+            load(dy, dyo, i).mul(dphi).intoByteBuffer(dx, off(dxo, i), NO);
+        }
+        for (; i < to; i++) {
+            float v = x.getFloat(off(xo, i));
+            float pdf = (float) Math.exp(v * v * -0.5f) * INV_SQRT_2PI;
+            dx.putFloat(off(dxo, i), dy.getFloat(off(dyo, i)) * Math.fma(v, pdf, cdf.getFloat(off(co, i))));
+        }
+    }
+
+    /**
+     * LayerNorm forward over rows [from, to) of x[M, D]: per row μ, biased variance σ², rstd = 1/√(σ² + eps),
+     * x̂ = (x − μ)·rstd, y = x̂·g + b. Two reads of the row (it stays in L1) and one write of each output.
+     */
+    static void layerNorm(ByteBuffer x, long xo, float[] g, float[] b, ByteBuffer xhat, long ho, ByteBuffer rstd,
+                          long ro, ByteBuffer y, long yo, int d, double eps, int from, int to) {
+        int end = d / L * L;
+        for (int r = from; r < to; r++) {
+            long base = (long) r * d;
+            FloatVector acc = FloatVector.zero(F);
+            for (int j = 0; j < end; j += L) acc = acc.add(load(x, xo, base + j));
+            float sum = acc.reduceLanes(VectorOperators.ADD);
+            for (int j = end; j < d; j++) sum += x.getFloat(off(xo, base + j));
+            float mu = sum / d;
+            acc = FloatVector.zero(F);
+            for (int j = 0; j < end; j += L) {
+                FloatVector c = load(x, xo, base + j).sub(mu);
+                acc = c.fma(c, acc);
+            }
+            float sq = acc.reduceLanes(VectorOperators.ADD);
+            for (int j = end; j < d; j++) {
+                float c = x.getFloat(off(xo, base + j)) - mu;
+                sq += c * c;
+            }
+            float rs = (float) (1 / Math.sqrt(sq / d + eps));
+            rstd.putFloat(off(ro, r), rs);
+            for (int j = 0; j < end; j += L) {
+                FloatVector h = load(x, xo, base + j).sub(mu).mul(rs);
+                h.intoByteBuffer(xhat, off(ho, base + j), NO);
+                h.fma(FloatVector.fromArray(F, g, j), FloatVector.fromArray(F, b, j)).intoByteBuffer(y, off(yo, base + j), NO);
+            }
+            for (int j = end; j < d; j++) {
+                float h = (x.getFloat(off(xo, base + j)) - mu) * rs;
+                xhat.putFloat(off(ho, base + j), h);
+                y.putFloat(off(yo, base + j), Math.fma(h, g[j], b[j]));
+            }
+        }
+    }
+
+    /** Rows summed in float per column before they are added into the double totals (keeps the sums exact enough). */
+    private static final int ROWS_PER_FLUSH = 64;
+
+    /**
+     * LayerNorm backward over rows [from, to): dx̂ = dy·g, dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), written or
+     * (accumulate) added into dx; the column sums Σ dy·x̂ and Σ dy are added into dgAcc/dbAcc [D] (doubles).
+     */
+    static void layerNormBackward(ByteBuffer dy, long dyo, ByteBuffer xhat, long ho, ByteBuffer rstd, long ro,
+                                  float[] g, ByteBuffer dx, long dxo, boolean accumulate, int d, int from, int to,
+                                  double[] dgAcc, double[] dbAcc) {
+        int end = d / L * L;
+        float[] dgPart = new float[d], dbPart = new float[d];
+        for (int r = from; r < to; r++) {
+            long base = (long) r * d;
+            FloatVector a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
+            for (int j = 0; j < end; j += L) {
+                FloatVector gy = load(dy, dyo, base + j), h = load(xhat, ho, base + j);
+                FloatVector dh = gy.mul(FloatVector.fromArray(F, g, j));
+                a1 = a1.add(dh);
+                a2 = dh.fma(h, a2);
+                gy.fma(h, FloatVector.fromArray(F, dgPart, j)).intoArray(dgPart, j);
+                gy.add(FloatVector.fromArray(F, dbPart, j)).intoArray(dbPart, j);
+            }
+            float s1 = a1.reduceLanes(VectorOperators.ADD), s2 = a2.reduceLanes(VectorOperators.ADD);
+            for (int j = end; j < d; j++) {
+                float gy = dy.getFloat(off(dyo, base + j)), h = xhat.getFloat(off(ho, base + j)), dh = gy * g[j];
+                s1 += dh;
+                s2 += dh * h;
+                dgPart[j] += gy * h;
+                dbPart[j] += gy;
+            }
+            float m1 = s1 / d, m2 = s2 / d, rs = rstd.getFloat(off(ro, r));
+            for (int j = 0; j < end; j += L) {
+                FloatVector h = load(xhat, ho, base + j);
+                FloatVector dh = load(dy, dyo, base + j).mul(FloatVector.fromArray(F, g, j));
+                FloatVector t = dh.sub(m1).sub(h.mul(m2)).mul(rs);
+                if (accumulate) t = t.add(load(dx, dxo, base + j));
+                t.intoByteBuffer(dx, off(dxo, base + j), NO);
+            }
+            for (int j = end; j < d; j++) {
+                float h = xhat.getFloat(off(ho, base + j)), dh = dy.getFloat(off(dyo, base + j)) * g[j];
+                float t = (dh - m1 - h * m2) * rs;
+                if (accumulate) t += dx.getFloat(off(dxo, base + j));
+                dx.putFloat(off(dxo, base + j), t);
+            }
+            if ((r - from) % ROWS_PER_FLUSH == ROWS_PER_FLUSH - 1 || r == to - 1) {
+                for (int j = 0; j < d; j++) {
+                    dgAcc[j] += dgPart[j];
+                    dbAcc[j] += dbPart[j];
+                    dgPart[j] = 0;
+                    dbPart[j] = 0;
+                }
+            }
+        }
+    }
+
+    private static FloatVector load(ByteBuffer b, long base, long i) {
+        return FloatVector.fromByteBuffer(F, b, off(base, i), NO);
+    }
+
+    private static int off(long base, long i) {
+        return (int) ((base + i) * Float.BYTES);
+    }
+}

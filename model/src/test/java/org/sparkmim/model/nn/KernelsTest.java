@@ -1,0 +1,114 @@
+package org.sparkmim.model.nn;
+
+import org.apache.commons.math3.special.Erf;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The fused Vector API kernels against the double-precision ND4J path they replace (double arrays never take the
+ * fused path): GELU forward and backward, LayerNorm forward and backward, at sizes that leave a tail after the last
+ * full vector, split across threads, and on views into larger buffers (parameters and gradients are views into the
+ * flat vectors). The tolerance is float rounding: the fused path may not change a number beyond it.
+ */
+class KernelsTest {
+    @Test
+    void theSuiteRunsTheFusedPath() {
+        // conf/jvm.properties gives Surefire --add-modules jdk.incubator.vector; without it these tests would
+        // compare ND4J with itself
+        assertThat(Kernels.MODE).startsWith("vector");
+        assertThat(Kernels.use(Nd4j.create(DataType.FLOAT, 3, 5))).isTrue();
+        assertThat(Kernels.use(Nd4j.create(DataType.DOUBLE, 3, 5))).isFalse();
+        assertThat(Kernels.use(Nd4j.create(DataType.FLOAT, 5, 3).transpose())).isFalse();
+    }
+
+    @Test
+    void phiIsTheNormalCdfToFloatRounding() {
+        int lanes = VectorKernels.lanes();
+        float[] xs = new float[400_016];
+        for (int i = 0; i < xs.length; i++) xs[i] = -10f + 20f * i / xs.length;
+        double worst = 0;
+        float[] lane = new float[lanes];
+        for (int i = 0; i + lanes <= xs.length; i += lanes) {
+            VectorKernels.phi(jdk.incubator.vector.FloatVector.fromArray(VectorKernels.F, xs, i)).intoArray(lane, 0);
+            for (int l = 0; l < lanes; l++) {
+                double x = xs[i + l], ref = x < 0 ? 0.5 * Erf.erfc(-x / Math.sqrt(2)) : 0.5 * (1 + Erf.erf(x / Math.sqrt(2)));
+                worst = Math.max(worst, Math.abs(lane[l] - ref));
+                assertThat(VectorKernels.phi(xs[i + l])).as("scalar twin at %s", x).isCloseTo((float) ref, org.assertj.core.api.Assertions.within(1.2e-7f));
+            }
+        }
+        // ND4J's float erf path reaches 6.7e-8; one float ulp just below 1 is 6e-8
+        assertThat(worst).isLessThan(1.2e-7);
+    }
+
+    @Test
+    void geluForwardAndBackwardMatchTheDoublePath() {
+        for (long[] shape : new long[][]{{7, 13}, {300, 768}}) {                  // 91: tail only; 230400: threads
+            INDArray x = Nd4j.randn(DataType.DOUBLE, shape).muli(2.5);
+            INDArray dy = Nd4j.randn(DataType.DOUBLE, shape);
+            INDArray cdfD = x.ulike(), yD = x.ulike(), dxD = x.ulike();
+            Ops.gelu(x, cdfD, yD);
+            Ops.geluBackward(x, cdfD, dy, dxD, x.ulike());
+
+            INDArray xf = x.castTo(DataType.FLOAT), dyf = dy.castTo(DataType.FLOAT);
+            INDArray cdf = xf.ulike(), y = xf.ulike();
+            Ops.gelu(xf, cdf, y);
+            assertClose(y, yD, 3e-7, "gelu y " + java.util.Arrays.toString(shape));
+            assertClose(cdf, cdfD, 1.5e-7, "gelu cdf");
+            Ops.geluBackward(xf, cdf, dyf, dyf, null);                            // in place, as TransformerBlock
+            assertClose(dyf, dxD, 5e-7, "gelu dx");
+        }
+    }
+
+    @Test
+    void layerNormForwardAndBackwardMatchTheDoublePathOnViews() {
+        for (int[] md : new int[][]{{9, 20}, {700, 192}}) {                      // 20: 4 tail columns; 134400: threads
+            int m = md[0], d = md[1];
+            INDArray x = Nd4j.randn(DataType.DOUBLE, m, d).muli(3).addi(1.5);
+            INDArray dy = Nd4j.randn(DataType.DOUBLE, m, d);
+            INDArray flatD = Nd4j.randn(DataType.DOUBLE, 1, 3L * d + 5);         // g and b are views at offsets
+            INDArray g = flatD.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + d));
+            INDArray b = flatD.get(NDArrayIndex.point(0), NDArrayIndex.interval(5 + d, 5 + 2L * d));
+            INDArray xhatD = x.ulike(), rstdD = Nd4j.create(DataType.DOUBLE, m, 1), yD = x.ulike();
+            Ops.layerNorm(x, g, b, xhatD, rstdD, yD);
+            INDArray dgD = Nd4j.create(DataType.DOUBLE, d), dbD = Nd4j.create(DataType.DOUBLE, d);
+            INDArray residual = Nd4j.randn(DataType.DOUBLE, m, d);
+            INDArray dxD = residual.dup();
+            Ops.layerNormBackward(dy, xhatD, rstdD, g, dgD, dbD, dxD, true);
+
+            INDArray flat = flatD.castTo(DataType.FLOAT);
+            INDArray gf = flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + d));
+            INDArray bf = flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(5 + d, 5 + 2L * d));
+            INDArray xf = x.castTo(DataType.FLOAT), dyf = dy.castTo(DataType.FLOAT);
+            INDArray xhat = xf.ulike(), rstd = Nd4j.create(DataType.FLOAT, m, 1), y = xf.ulike();
+            Ops.layerNorm(xf, gf, bf, xhat, rstd, y);
+            assertClose(xhat, xhatD, 2e-6, "ln xhat");
+            assertClose(rstd, rstdD, 1e-6, "ln rstd");
+            assertClose(y, yD, 5e-6, "ln y");
+            INDArray grads = Nd4j.zeros(DataType.FLOAT, 1, 2L * d + 3);          // dg, db: views into a flat gradient
+            INDArray dg = grads.get(NDArrayIndex.point(0), NDArrayIndex.interval(3, 3 + d));
+            INDArray db = grads.get(NDArrayIndex.point(0), NDArrayIndex.interval(3 + d, 3 + 2L * d));
+            INDArray dx = residual.castTo(DataType.FLOAT);
+            Ops.layerNormBackward(dyf, xhat, rstd, gf, dg, db, dx, true);
+            assertClose(dx, dxD, 5e-6, "ln dx (accumulated)");
+            assertClose(dg, dgD, 1e-6 * m, "ln dg");
+            assertClose(db, dbD, 1e-6 * m, "ln db");
+            assertThat(grads.getDouble(0, 0)).as("nothing written before dg").isZero();
+            INDArray dx2 = Nd4j.create(DataType.FLOAT, m, d).assign(99);
+            Ops.layerNormBackward(dyf, xhat, rstd, gf, dg, db, dx2, false);
+            assertClose(dx2.add(residual.castTo(DataType.FLOAT)), dxD, 5e-6, "ln dx (overwritten)");
+        }
+    }
+
+    /** max |a − ref| ≤ tol·max(1, max|ref|): float rounding at the tensor's own scale. */
+    private static void assertClose(INDArray a, INDArray ref, double tol, String what) {
+        INDArray r = ref.castTo(DataType.DOUBLE).reshape(a.length());
+        double diff = a.castTo(DataType.DOUBLE).reshape(a.length()).sub(r).amaxNumber().doubleValue();
+        double scale = Math.max(1, r.amaxNumber().doubleValue());
+        assertThat(diff).as(what + ": max abs diff %s at scale %s", diff, scale).isLessThanOrEqualTo(tol * scale);
+    }
+}
