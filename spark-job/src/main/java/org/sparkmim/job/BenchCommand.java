@@ -24,7 +24,7 @@ public class BenchCommand implements Callable<Integer> {
     @Mixin
     CommonOptions opts = new CommonOptions();
 
-    @Option(names = "--warmup", defaultValue = "5", description = "Untimed steps first (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "10", description = "Untimed steps first (default ${DEFAULT-VALUE}; the JIT compiles the vector kernels during the first ~10).")
     int warmup;
 
     @Option(names = "--windows", defaultValue = "5", description = "Timed windows; img/s is their median (default ${DEFAULT-VALUE}).")

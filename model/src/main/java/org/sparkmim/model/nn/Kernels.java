@@ -110,6 +110,35 @@ public final class Kernels {
                 (from, to) -> VectorKernels.geluBackward(bx, xo, bc, co, bdy, dyo, bdx, dxo, from, to));
     }
 
+    static void biasGelu(INDArray f, INDArray b, INDArray cdf, INDArray y) {
+        int h = (int) f.size(1);
+        float[] bv = b.toFloatVector();
+        ByteBuffer bf = buf(f), bc = buf(cdf), by = buf(y);
+        long fo = f.offset(), co = cdf.offset(), yo = y.offset();
+        split(f.size(0), f.length(), 1, (from, to) -> VectorKernels.biasGelu(bf, fo, bv, bc, co, by, yo, h, from, to));
+    }
+
+    static void geluBackwardColSum(INDArray x, INDArray cdf, INDArray dy, INDArray dx, INDArray db) {
+        int h = (int) x.size(1);
+        ByteBuffer bx = buf(x), bc = buf(cdf), bdy = buf(dy), bdx = buf(dx);
+        long xo = x.offset(), co = cdf.offset(), dyo = dy.offset(), dxo = dx.offset();
+        java.util.List<double[]> parts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        split(x.size(0), x.length(), 1, (from, to) -> {
+            double[] acc = new double[h];
+            VectorKernels.geluBackwardColSum(bx, xo, bc, co, bdy, dyo, bdx, dxo, h, from, to, acc);
+            parts.add(acc);
+        });
+        put(db, sum(parts, h));
+    }
+
+    private static float[] sum(java.util.List<double[]> parts, int n) {
+        double[] s = new double[n];
+        for (double[] p : parts) for (int j = 0; j < n; j++) s[j] += p[j];
+        float[] out = new float[n];
+        for (int j = 0; j < n; j++) out[j] = (float) s[j];
+        return out;
+    }
+
     static void layerNorm(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray y) {
         int d = (int) x.size(1);
         float[] gv = g.toFloatVector(), bv = b.toFloatVector();

@@ -166,6 +166,33 @@ public final class Ops {
         dx.muli(scratch);
     }
 
+    /**
+     * fc1 + GELU: f[M,H] = x·W + b (kept for backward), cdf = Φ(f), y = f·Φ(f). The bias add is fused into the GELU
+     * pass when {@link Kernels} allows.
+     */
+    public static void linearGelu(INDArray x, INDArray w, INDArray b, INDArray f, INDArray cdf, INDArray y) {
+        Nd4j.gemm(x, w, f, false, false, 1.0, 0.0);
+        if (Kernels.use(f, cdf, y) && b.dataType() == f.dataType()) {
+            Kernels.biasGelu(f, b, cdf, y);
+            return;
+        }
+        f.addiRowVector(b);
+        gelu(f, cdf, y);
+    }
+
+    /**
+     * {@link #geluBackward} that also writes the bias gradient of the linear map before the GELU: db[H] = Σ_rows dx
+     * (fused into the same pass when {@link Kernels} allows). dx may alias dy.
+     */
+    public static void geluBackward(INDArray x, INDArray cdf, INDArray dy, INDArray dx, INDArray scratch, INDArray db) {
+        if (Kernels.use(x, cdf, dy, dx) && db.dataType() == x.dataType()) {
+            Kernels.geluBackwardColSum(x, cdf, dy, dx, db);
+            return;
+        }
+        geluBackward(x, cdf, dy, dx, scratch);
+        colSum(dx, db);
+    }
+
     /** Xavier-uniform init for a [fanIn, fanOut] weight (MAE's init for Linear layers). */
     public static void xavierUniform(INDArray w, long fanIn, long fanOut) {
         double bound = Math.sqrt(6.0 / (fanIn + fanOut));

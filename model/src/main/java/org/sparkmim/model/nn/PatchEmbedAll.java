@@ -82,9 +82,9 @@ public class PatchEmbedAll extends PatchEmbed {
             x2.reshape('c', bSz, n * c.patchDim).assign(inputs[0]);
             INDArray out = act(ws, bSz * n, c.dim);
             Ops.linear(x2, params.get("W"), params.get("b"), out);
-            INDArray out3 = out.reshape('c', bSz, n, c.dim);
-            out3.addi(pos.reshape(1, n, c.dim).broadcast(bSz, n, c.dim));
-            return out3;
+            // a row-vector broadcast over each image's [N·D] row, not pos materialized to [B, N, D] first
+            out.reshape('c', bSz, n * c.dim).addiRowVector(pos.reshape(1, n * c.dim));
+            return out.reshape('c', bSz, n, c.dim);
         }
 
         @Override

@@ -228,12 +228,10 @@ public class TransformerBlock extends ParamVertexConf {
             t = Prof.add("blk.f.ln", t);
             long hid = (long) d * ((TransformerBlock) conf).mlpRatio;
             f = act(ws, m, hid);
-            Ops.linear(h2, params.get("fc1W"), params.get("fc1b"), f);
-            t = Prof.add("blk.f.fc1", t);
             cdf = act(ws, m, hid);
             gf = act(ws, m, hid);
-            Ops.gelu(f, cdf, gf);
-            t = Prof.add("blk.f.gelu", t);
+            Ops.linearGelu(h2, params.get("fc1W"), params.get("fc1b"), f, cdf, gf);
+            t = Prof.add("blk.f.fc1_gelu", t);
             INDArray out = act(ws, m, d);
             Ops.linear(gf, params.get("fc2W"), params.get("fc2b"), out);
             if (ls) {
@@ -263,10 +261,10 @@ public class TransformerBlock extends ParamVertexConf {
             Ops.linearBackward(gf, params.get("fc2W"), dBranch2, grads.get("fc2W"), grads.get("fc2b"), dg, 0.0);
             t = Prof.add("blk.b.fc2", t);
             INDArray scratch = bpWork(ws, m, hid);
-            Ops.geluBackward(f, cdf, dg, dg, scratch);                          // dg := d f
+            Ops.geluBackward(f, cdf, dg, dg, scratch, grads.get("fc1b"));      // dg := d f; d fc1b = Σ_rows d f
             t = Prof.add("blk.b.gelu", t);
             INDArray dh2 = bpWork(ws, m, d);
-            Ops.linearBackward(h2, params.get("fc1W"), dg, grads.get("fc1W"), grads.get("fc1b"), dh2, 0.0);
+            Ops.linearBackward(h2, params.get("fc1W"), dg, grads.get("fc1W"), null, dh2, 0.0);
             t = Prof.add("blk.b.fc1", t);
             INDArray dx1 = dout;                                            // residual: dx1 = dout + LN2'(dh2)
             Ops.layerNormBackward(dh2, xhat2, rstd2, params.get("ln2g"), grads.get("ln2g"), grads.get("ln2b"),

@@ -117,6 +117,65 @@ final class VectorKernels {
     }
 
     /**
+     * fc1's epilogue over rows [from, to) of f[M, H]: f += b (kept, as backward needs the pre-activation), cdf = Φ(f),
+     * y = f·Φ(f). One pass instead of a bias pass and a GELU pass.
+     */
+    static void biasGelu(ByteBuffer f, long fo, float[] b, ByteBuffer cdf, long co, ByteBuffer y, long yo, int h,
+                         int from, int to) {
+        int end = h / L * L;
+        for (int r = from; r < to; r++) {
+            long base = (long) r * h;
+            int j = 0;
+            for (; j < end; j += L) {
+                FloatVector v = load(f, fo, base + j).add(FloatVector.fromArray(F, b, j)), c = phi(v);
+                v.intoByteBuffer(f, off(fo, base + j), NO);
+                c.intoByteBuffer(cdf, off(co, base + j), NO);
+                v.mul(c).intoByteBuffer(y, off(yo, base + j), NO);
+            }
+            for (; j < h; j++) {
+                float v = f.getFloat(off(fo, base + j)) + b[j], c = phi(v);
+                f.putFloat(off(fo, base + j), v);
+                cdf.putFloat(off(co, base + j), c);
+                y.putFloat(off(yo, base + j), v * c);
+            }
+        }
+    }
+
+    /**
+     * GELU backward over rows [from, to) of [M, H] that also sums dx over rows into dbAcc[H] (fc1's bias gradient),
+     * which saves the separate column-sum pass.
+     */
+    static void geluBackwardColSum(ByteBuffer x, long xo, ByteBuffer cdf, long co, ByteBuffer dy, long dyo,
+                                   ByteBuffer dx, long dxo, int h, int from, int to, double[] dbAcc) {
+        int end = h / L * L;
+        float[] part = new float[h];
+        for (int r = from; r < to; r++) {
+            long base = (long) r * h;
+            int j = 0;
+            for (; j < end; j += L) {
+                FloatVector v = load(x, xo, base + j);
+                FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
+                FloatVector g = load(dy, dyo, base + j).mul(v.fma(pdf, load(cdf, co, base + j)));
+                g.intoByteBuffer(dx, off(dxo, base + j), NO);
+                g.add(FloatVector.fromArray(F, part, j)).intoArray(part, j);
+            }
+            for (; j < h; j++) {
+                float v = x.getFloat(off(xo, base + j));
+                float pdf = (float) Math.exp(v * v * -0.5f) * INV_SQRT_2PI;
+                float g = dy.getFloat(off(dyo, base + j)) * Math.fma(v, pdf, cdf.getFloat(off(co, base + j)));
+                dx.putFloat(off(dxo, base + j), g);
+                part[j] += g;
+            }
+            if ((r - from) % ROWS_PER_FLUSH == ROWS_PER_FLUSH - 1 || r == to - 1) {
+                for (int k = 0; k < h; k++) {
+                    dbAcc[k] += part[k];
+                    part[k] = 0;
+                }
+            }
+        }
+    }
+
+    /**
      * LayerNorm forward over rows [from, to) of x[M, D]: per row μ, biased variance σ², rstd = 1/√(σ² + eps),
      * x̂ = (x − μ)·rstd, y = x̂·g + b. Two reads of the row (it stays in L1) and one write of each output.
      */

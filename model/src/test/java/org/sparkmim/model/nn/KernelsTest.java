@@ -65,6 +65,35 @@ class KernelsTest {
     }
 
     @Test
+    void fc1WithFusedBiasGeluAndItsBiasGradientMatchTheDoublePath() {
+        for (int[] mkh : new int[][]{{5, 3, 13}, {300, 192, 768}}) {
+            int m = mkh[0], k = mkh[1], h = mkh[2];
+            INDArray x = Nd4j.randn(DataType.DOUBLE, m, k), w = Nd4j.randn(DataType.DOUBLE, k, h).muli(0.3);
+            INDArray flat = Nd4j.randn(DataType.DOUBLE, 1, h + 7);                // the bias: a view at offset 7
+            INDArray b = flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(7, 7 + h));
+            INDArray dy = Nd4j.randn(DataType.DOUBLE, m, h);
+            INDArray fD = Nd4j.create(DataType.DOUBLE, m, h), cdfD = fD.ulike(), yD = fD.ulike();
+            Ops.linearGelu(x, w, b, fD, cdfD, yD);
+            INDArray dfD = dy.dup(), dbD = Nd4j.create(DataType.DOUBLE, h);
+            Ops.geluBackward(fD, cdfD, dfD, dfD, fD.ulike(), dbD);
+
+            INDArray flatF = flat.castTo(DataType.FLOAT);
+            INDArray bf = flatF.get(NDArrayIndex.point(0), NDArrayIndex.interval(7, 7 + h));
+            INDArray f = Nd4j.create(DataType.FLOAT, m, h), cdf = f.ulike(), y = f.ulike();
+            Ops.linearGelu(x.castTo(DataType.FLOAT), w.castTo(DataType.FLOAT), bf, f, cdf, y);
+            assertClose(f, fD, 2e-6, "fc1 pre-activation (bias added in place)");
+            assertClose(y, yD, 2e-6, "fc1 gelu");
+            INDArray grads = Nd4j.zeros(DataType.FLOAT, 1, h + 2);
+            INDArray db = grads.get(NDArrayIndex.point(0), NDArrayIndex.interval(2, 2 + h));
+            INDArray df = dy.castTo(DataType.FLOAT);
+            Ops.geluBackward(f, cdf, df, df, null, db);
+            assertClose(df, dfD, 1e-5, "gelu dx");
+            assertClose(db, dbD, 1e-6 * m, "fc1 db");
+            assertThat(grads.getDouble(0, 0)).as("nothing written before db").isZero();
+        }
+    }
+
+    @Test
     void layerNormForwardAndBackwardMatchTheDoublePathOnViews() {
         for (int[] md : new int[][]{{9, 20}, {700, 192}}) {                      // 20: 4 tail columns; 134400: threads
             int m = md[0], d = md[1];
