@@ -50,6 +50,8 @@ public final class Kernels {
         if (why == null && lanes < 4) why = "the CPU has " + lanes + "-lane float vectors";
         VECTOR = why == null;
         MODE = VECTOR ? "vector (" + lanes + " float lanes)" : "nd4j (" + why + ")";
+        // once per JVM: the driver's and every executor's log say which path their steps take
+        org.slf4j.LoggerFactory.getLogger(Kernels.class).info("elementwise kernels (GELU, LayerNorm): {}", MODE);
     }
 
     private Kernels() { }
@@ -137,6 +139,33 @@ public final class Kernels {
         float[] out = new float[n];
         for (int j = 0; j < n; j++) out[j] = (float) s[j];
         return out;
+    }
+
+    /** True when the fused attention takes this block: the arrays qualify and each head's width fills whole vectors. */
+    static boolean useAttention(int dh, INDArray... arrays) {
+        return VECTOR && dh % VectorKernels.lanes() == 0 && use(java.util.Arrays.stream(arrays)
+                .filter(java.util.Objects::nonNull).toArray(INDArray[]::new));
+    }
+
+    /**
+     * Attention from the qkv gemm output [B·T, 3D] to out [B·T, D], keeping A in att [B, H, T, Tk]. mask is null,
+     * a key bias [B, T] or a full mask [B, T, Tk] (rank tells which).
+     */
+    static void attention(INDArray qkv, INDArray mask, double scale, int b, int t, int tk, int heads, int dh,
+                          INDArray att, INDArray out) {
+        ByteBuffer bq = buf(qkv), ba = buf(att), bo = buf(out), bm = mask == null ? null : buf(mask);
+        long qo = qkv.offset(), ao = att.offset(), oo = out.offset(), mo = mask == null ? 0 : mask.offset();
+        int kind = mask == null ? VectorKernels.NO_MASK : mask.rank() == 3 ? VectorKernels.FULL_MASK : VectorKernels.KEY_BIAS;
+        split(b * heads, qkv.length() + att.length(), 1,
+                (from, to) -> VectorKernels.attention(bq, qo, bm, mo, kind, ba, ao, bo, oo, t, tk, heads, dh, (float) scale, from, to));
+    }
+
+    static void attentionBackward(INDArray qkv, INDArray att, INDArray dout, double scale, int b, int t, int tk,
+                                  int heads, int dh, INDArray dqkv) {
+        ByteBuffer bq = buf(qkv), ba = buf(att), bd = buf(dout), bdq = buf(dqkv);
+        long qo = qkv.offset(), ao = att.offset(), doo = dout.offset(), dqo = dqkv.offset();
+        split(b * heads, qkv.length() + att.length(), 1,
+                (from, to) -> VectorKernels.attentionBackward(bq, qo, ba, ao, bd, doo, bdq, dqo, t, tk, heads, dh, (float) scale, from, to));
     }
 
     static void layerNorm(INDArray x, INDArray g, INDArray b, INDArray xhat, INDArray rstd, INDArray y) {

@@ -140,8 +140,10 @@ public class TransformerBlock extends ParamVertexConf {
         private final int d, h, dh;
         private final double scale;
         // forward caches (ACTIVATIONS workspace: alive until this vertex's backward)
-        private INDArray x2, xhat1, rstd1, h1, qkvh, kk, vv, att, ocat, x1, xhat2, rstd2, h2, f, cdf, gf, a1, a2;
+        private INDArray x2, xhat1, rstd1, h1, qkv, qkvh, kk, vv, att, ocat, x1, xhat2, rstd2, h2, f, cdf, gf, a1, a2;
         private long bSz, tSz, tk;
+        /** This forward ran the fused attention (Kernels), so backward must too (it kept qkv, not qkvh). */
+        private boolean fusedAttention;
         private final boolean ls;
 
         Impl(TransformerBlock c, ComputationGraph g, String name, int idx, INDArray view, DataType dt) {
@@ -172,20 +174,29 @@ public class TransformerBlock extends ParamVertexConf {
             Ops.layerNorm(x2, params.get("ln1g"), params.get("ln1b"), xhat1, rstd1, h1);
             t = Prof.add("blk.f.ln", t);
 
-            INDArray qkv = act(ws, m, 3L * d);                            // [BT,3D]
+            qkv = act(ws, m, 3L * d);                                     // [BT,3D]
             Ops.linear(h1, params.get("qkvW"), params.get("qkvb"), qkv);
             t = Prof.add("blk.f.qkv_gemm", t);
-            // [B,T,3,H,dh] -> [3,B,H,T,dh], contiguous so each of q,k,v is a batched-matmul operand
-            qkvh = act(ws, 3, bSz, h, tSz, dh);
-            qkvh.assign(qkv.reshape('c', bSz, tSz, 3, h, dh).permute(2, 0, 3, 1, 4));
-            t = Prof.add("blk.f.qkv_permute", t);
-            INDArray q = qkvh.get(point(0), all(), all(), all(), all());
             INDArray mask = fullMask();
             tk = mask == null ? tSz : mask.size(2);
             if (mask != null && (mask.size(0) != bSz || mask.size(1) != tSz || tk > tSz)) {
                 throw new IllegalArgumentException(getVertexName() + ": attention mask " + java.util.Arrays.toString(mask.shape())
                         + " does not fit tokens [" + bSz + "," + tSz + ",*]: need [B,T,Tk] with Tk <= T");
             }
+            INDArray maskOrBias = mask != null ? mask : inputs.length > 1 ? inputs[1] : null;
+            fusedAttention = Kernels.useAttention(dh, qkv, maskOrBias);
+            if (fusedAttention) {                                          // one pass per (image, head), no permutes
+                att = act(ws, bSz, h, tSz, tk);
+                ocat = act(ws, m, d);
+                Kernels.attention(qkv, maskOrBias, scale, (int) bSz, (int) tSz, (int) tk, h, dh, att, ocat);
+                t = Prof.add("blk.f.attention", t);
+                return mlpForward(ws, m, t);
+            }
+            // [B,T,3,H,dh] -> [3,B,H,T,dh], contiguous so each of q,k,v is a batched-matmul operand
+            qkvh = act(ws, 3, bSz, h, tSz, dh);
+            qkvh.assign(qkv.reshape('c', bSz, tSz, 3, h, dh).permute(2, 0, 3, 1, 4));
+            t = Prof.add("blk.f.qkv_permute", t);
+            INDArray q = qkvh.get(point(0), all(), all(), all(), all());
             if (tk == tSz) {
                 kk = qkvh.get(point(1), all(), all(), all(), all());
                 vv = qkvh.get(point(2), all(), all(), all(), all());
@@ -210,7 +221,11 @@ public class TransformerBlock extends ParamVertexConf {
             ocat = act(ws, m, d);                                          // [BT,D] heads concatenated
             ocat.reshape('c', bSz, tSz, h, dh).assign(oh.permute(0, 2, 1, 3));
             t = Prof.add("blk.f.o_permute", t);
+            return mlpForward(ws, m, t);
+        }
 
+        /** From the concatenated heads ocat [BT,D]: projection, residual, LN2, MLP, residual → [B,T,D]. */
+        private INDArray mlpForward(LayerWorkspaceMgr ws, long m, long t) {
             x1 = act(ws, m, d);                                            // x + [γ1 ⊙] proj(attn)
             Ops.linear(ocat, params.get("projW"), params.get("projb"), x1);
             if (ls) {
@@ -280,6 +295,15 @@ public class TransformerBlock extends ParamVertexConf {
             }
             Ops.linearBackward(ocat, params.get("projW"), dBranch1, grads.get("projW"), grads.get("projb"), docat, 0.0);
             t = Prof.add("blk.b.proj", t);
+            INDArray dh1 = bpWork(ws, m, d);
+            if (fusedAttention) {
+                INDArray dqkv = bpWork(ws, m, 3L * d);
+                Kernels.attentionBackward(qkv, att, docat, scale, (int) bSz, (int) tSz, (int) tk, h, dh, dqkv);
+                t = Prof.add("blk.b.attention", t);
+                Ops.linearBackward(h1, params.get("qkvW"), dqkv, grads.get("qkvW"), grads.get("qkvb"), dh1, 0.0);
+                t = Prof.add("blk.b.qkv_gemm", t);
+                return lnBackward1(ws, m, dx1, dh1, t);
+            }
             INDArray doh = bpWork(ws, bSz, h, tSz, dh);
             doh.assign(docat.reshape('c', bSz, tSz, h, dh).permute(0, 2, 1, 3));
             t = Prof.add("blk.b.o_permute", t);
@@ -312,9 +336,13 @@ public class TransformerBlock extends ParamVertexConf {
             INDArray dqkv = bpWork(ws, m, 3L * d);
             dqkv.reshape('c', bSz, tSz, 3, h, dh).assign(dqkvh.permute(1, 3, 0, 2, 4));
             t = Prof.add("blk.b.qkv_permute", t);
-            INDArray dh1 = bpWork(ws, m, d);
             Ops.linearBackward(h1, params.get("qkvW"), dqkv, grads.get("qkvW"), grads.get("qkvb"), dh1, 0.0);
             t = Prof.add("blk.b.qkv_gemm", t);
+            return lnBackward1(ws, m, dx1, dh1, t);
+        }
+
+        /** dx = dx1 (the residual) + LN1'(dh1): the block's input gradient. */
+        private Pair<Gradient, INDArray[]> lnBackward1(LayerWorkspaceMgr ws, long m, INDArray dx1, INDArray dh1, long t) {
             INDArray dx = actGrad(ws, m, d);
             dx.assign(dx1);
             Ops.layerNormBackward(dh1, xhat1, rstd1, params.get("ln1g"), grads.get("ln1g"), grads.get("ln1b"),

@@ -270,6 +270,146 @@ final class VectorKernels {
         }
     }
 
+    /** No second input / key bias [B, T] added to every query row / full mask [B, T, Tk]. */
+    static final int NO_MASK = 0, KEY_BIAS = 1, FULL_MASK = 2;
+
+    /**
+     * Multi-head attention forward for units (image b, head h) in [from, to), straight from the qkv gemm's output
+     * [B·T, 3·D] laid out (b, t, {q,k,v}, h, e): S = scale·Q·Kᵀ + mask, A = softmax(S) over the Tk keys (the first
+     * Tk tokens), O = A·V. Writes A into att [B, H, T, Tk] (kept for backward) and O into out [B·T, D] with the heads
+     * concatenated, so neither the [3, B, H, T, dh] permute before nor the one after is needed. dh is a multiple of
+     * the lane count.
+     */
+    static void attention(ByteBuffer qkv, long qo, ByteBuffer mask, long mo, int maskKind, ByteBuffer att, long ao,
+                          ByteBuffer out, long oo, int t, int tk, int heads, int dh, float scale, int from, int to) {
+        int d = heads * dh, tkp = (tk + L - 1) / L * L;
+        // Kᵀ [dh, tkp] (zero-padded keys) makes a row of S a few vector FMAs per e, with no lane reductions
+        float[] kt = new float[dh * tkp], v = new float[tk * dh], q = new float[dh], s = new float[tkp];
+        for (int u = from; u < to; u++) {
+            int b = u / heads, h = u % heads;
+            for (int j = 0; j < tk; j++) {
+                long row = ((long) (b * t + j) * 3) * d + (long) h * dh;
+                for (int e = 0; e < dh; e++) kt[e * tkp + j] = qkv.getFloat(off(qo, row + d + e));
+                copyIn(qkv, qo, row + 2L * d, v, j * dh, dh);
+            }
+            for (int i = 0; i < t; i++) {
+                copyIn(qkv, qo, ((long) (b * t + i) * 3) * d + (long) h * dh, q, 0, dh);
+                for (int c = 0; c < tkp; c += L) {
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int e = 0; e < dh; e++) {
+                        acc = FloatVector.fromArray(F, kt, e * tkp + c).fma(FloatVector.broadcast(F, q[e]), acc);
+                    }
+                    acc.mul(scale).intoArray(s, c);
+                }
+                float mx = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < tk; j++) {
+                    if (maskKind == KEY_BIAS) s[j] += mask.getFloat(off(mo, (long) b * t + j));
+                    else if (maskKind == FULL_MASK) s[j] += mask.getFloat(off(mo, ((long) b * t + i) * tk + j));
+                    mx = Math.max(mx, s[j]);
+                }
+                float inv = 1f / expShifted(s, tk, mx);
+                long arow = ((long) u * t + i) * tk;
+                for (int j = 0; j < tk; j++) {
+                    s[j] *= inv;
+                    att.putFloat(off(ao, arow + j), s[j]);
+                }
+                long orow = (long) (b * t + i) * d + (long) h * dh;
+                for (int e = 0; e < dh; e += L) {
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int j = 0; j < tk; j++) {
+                        acc = FloatVector.fromArray(F, v, j * dh + e).fma(FloatVector.broadcast(F, s[j]), acc);
+                    }
+                    acc.intoByteBuffer(out, off(oo, orow + e), NO);
+                }
+            }
+        }
+    }
+
+    /**
+     * Backward of {@link #attention} for units [from, to): from dO (dout [B·T, D], heads concatenated) and the kept
+     * A, dA = dO·Vᵀ, dS = A ⊙ (dA − rowsum(dA ⊙ A)), then dQ = scale·dS·K, dK = scale·dSᵀ·Q, dV = Aᵀ·dO, written
+     * into dqkv [B·T, 3·D] in the qkv gemm's layout. Tokens at or after Tk are no keys: their dK and dV are 0.
+     */
+    static void attentionBackward(ByteBuffer qkv, long qo, ByteBuffer att, long ao, ByteBuffer dout, long doo,
+                                  ByteBuffer dqkv, long dqo, int t, int tk, int heads, int dh, float scale, int from,
+                                  int to) {
+        int d = heads * dh, tkp = (tk + L - 1) / L * L;
+        float[] k = new float[tk * dh], vt = new float[dh * tkp], q = new float[t * dh], g = new float[t * dh];
+        float[] a = new float[t * tkp], ds = new float[t * tkp], da = new float[tkp];
+        for (int u = from; u < to; u++) {
+            int b = u / heads, h = u % heads;
+            for (int j = 0; j < tk; j++) {
+                long row = ((long) (b * t + j) * 3) * d + (long) h * dh;
+                copyIn(qkv, qo, row + d, k, j * dh, dh);
+                for (int e = 0; e < dh; e++) vt[e * tkp + j] = qkv.getFloat(off(qo, row + 2L * d + e));
+            }
+            for (int i = 0; i < t; i++) {
+                copyIn(qkv, qo, ((long) (b * t + i) * 3) * d + (long) h * dh, q, i * dh, dh);
+                copyIn(dout, doo, (long) (b * t + i) * d + (long) h * dh, g, i * dh, dh);
+                for (int c = 0; c < tkp; c += L) {                         // dA row = dO_i·Vᵀ
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int e = 0; e < dh; e++) {
+                        acc = FloatVector.fromArray(F, vt, e * tkp + c).fma(FloatVector.broadcast(F, g[i * dh + e]), acc);
+                    }
+                    acc.intoArray(da, c);
+                }
+                long arow = ((long) u * t + i) * tk;
+                float rowsum = 0;
+                for (int j = 0; j < tk; j++) {
+                    float aij = att.getFloat(off(ao, arow + j));
+                    a[i * tkp + j] = aij;
+                    rowsum += da[j] * aij;
+                }
+                for (int j = 0; j < tk; j++) ds[i * tkp + j] = a[i * tkp + j] * (da[j] - rowsum) * scale;
+                long qrow = ((long) (b * t + i) * 3) * d + (long) h * dh;
+                for (int e = 0; e < dh; e += L) {                          // dQ_i = Σ_j dS_ij K_j
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int j = 0; j < tk; j++) {
+                        acc = FloatVector.fromArray(F, k, j * dh + e).fma(FloatVector.broadcast(F, ds[i * tkp + j]), acc);
+                    }
+                    acc.intoByteBuffer(dqkv, off(dqo, qrow + e), NO);
+                }
+            }
+            for (int j = 0; j < t; j++) {                                  // dK_j = Σ_i dS_ij Q_i, dV_j = Σ_i A_ij dO_i
+                long row = ((long) (b * t + j) * 3) * d + (long) h * dh;
+                for (int e = 0; e < dh; e += L) {
+                    FloatVector kk = FloatVector.zero(F), vv = FloatVector.zero(F);
+                    if (j < tk) {
+                        for (int i = 0; i < t; i++) {
+                            kk = FloatVector.fromArray(F, q, i * dh + e).fma(FloatVector.broadcast(F, ds[i * tkp + j]), kk);
+                            vv = FloatVector.fromArray(F, g, i * dh + e).fma(FloatVector.broadcast(F, a[i * tkp + j]), vv);
+                        }
+                    }
+                    kk.intoByteBuffer(dqkv, off(dqo, row + d + e), NO);
+                    vv.intoByteBuffer(dqkv, off(dqo, row + 2L * d + e), NO);
+                }
+            }
+        }
+    }
+
+    /** s[j] := exp(s[j] − mx) for j < n; returns their sum. */
+    private static float expShifted(float[] s, int n, float mx) {
+        int j = 0, end = n / L * L;
+        FloatVector acc = FloatVector.zero(F);
+        for (; j < end; j += L) {
+            FloatVector e = FloatVector.fromArray(F, s, j).sub(mx).lanewise(VectorOperators.EXP);
+            e.intoArray(s, j);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            s[j] = (float) Math.exp(s[j] - mx);
+            sum += s[j];
+        }
+        return sum;
+    }
+
+    private static void copyIn(ByteBuffer b, long base, long at, float[] dst, int dstOff, int n) {
+        for (int e = 0; e < n; e += L) {
+            FloatVector.fromByteBuffer(F, b, off(base, at + e), NO).intoArray(dst, dstOff + e);
+        }
+    }
+
     private static FloatVector load(ByteBuffer b, long base, long i) {
         return FloatVector.fromByteBuffer(F, b, off(base, i), NO);
     }

@@ -133,6 +133,89 @@ class KernelsTest {
         }
     }
 
+    @Test
+    void fusedAttentionMatchesAPlainDoubleReferenceForEveryMaskKind() {
+        int b = 3, t = 9, heads = 2, dh = 2 * VectorKernels.lanes(), d = heads * dh;
+        java.util.Random r = new java.util.Random(5);
+        for (int kind = 0; kind < 3; kind++) {
+            int tk = kind == VectorKernels.FULL_MASK ? 6 : t;                   // full mask: keys are a prefix
+            double scale = 1 / Math.sqrt(dh);
+            double[] qkv = new double[b * t * 3 * d], dout = new double[b * t * d];
+            for (int i = 0; i < qkv.length; i++) qkv[i] = r.nextGaussian();
+            for (int i = 0; i < dout.length; i++) dout[i] = r.nextGaussian();
+            double[] mask = new double[kind == VectorKernels.FULL_MASK ? b * t * tk : b * t];
+            for (int i = 0; i < mask.length; i++) {
+                mask[i] = r.nextDouble() < 0.25 ? org.sparkmim.masking.PermutedPrediction.BLOCKED : r.nextGaussian();
+            }
+            if (kind == VectorKernels.KEY_BIAS) for (int i = 0; i < b; i++) mask[i * t] = 0;   // a key per image
+            if (kind == VectorKernels.FULL_MASK) for (int i = 0; i < b * t; i++) mask[i * tk] = 0;
+            // the reference, in double: S, A, O and the backward, written out per (b, h, i, j)
+            double[] att = new double[b * heads * t * tk], out = new double[b * t * d], dqkv = new double[qkv.length];
+            for (int bi = 0; bi < b; bi++) {
+                for (int h = 0; h < heads; h++) {
+                    double[][] a = new double[t][tk];
+                    for (int i = 0; i < t; i++) {
+                        double mx = Double.NEGATIVE_INFINITY;
+                        for (int j = 0; j < tk; j++) {
+                            double sdot = 0;
+                            for (int e = 0; e < dh; e++) sdot += q(qkv, bi, i, 0, h, e, t, d, dh) * q(qkv, bi, j, 1, h, e, t, d, dh);
+                            sdot = sdot * scale + (kind == 1 ? mask[bi * t + j] : kind == 2 ? mask[(bi * t + i) * tk + j] : 0);
+                            a[i][j] = sdot;
+                            mx = Math.max(mx, sdot);
+                        }
+                        double sum = 0;
+                        for (int j = 0; j < tk; j++) sum += a[i][j] = Math.exp(a[i][j] - mx);
+                        for (int j = 0; j < tk; j++) {
+                            a[i][j] /= sum;
+                            att[((bi * heads + h) * t + i) * tk + j] = a[i][j];
+                        }
+                        for (int e = 0; e < dh; e++) {
+                            double o = 0;
+                            for (int j = 0; j < tk; j++) o += a[i][j] * q(qkv, bi, j, 2, h, e, t, d, dh);
+                            out[(bi * t + i) * d + h * dh + e] = o;
+                        }
+                    }
+                    for (int i = 0; i < t; i++) {
+                        double[] da = new double[tk];
+                        double rs = 0;
+                        for (int j = 0; j < tk; j++) {
+                            for (int e = 0; e < dh; e++) da[j] += dout[(bi * t + i) * d + h * dh + e] * q(qkv, bi, j, 2, h, e, t, d, dh);
+                            rs += da[j] * a[i][j];
+                        }
+                        for (int j = 0; j < tk; j++) {
+                            double dsij = a[i][j] * (da[j] - rs) * scale;
+                            for (int e = 0; e < dh; e++) {
+                                dqkv[idx(bi, i, 0, h, e, t, d, dh)] += dsij * q(qkv, bi, j, 1, h, e, t, d, dh);
+                                dqkv[idx(bi, j, 1, h, e, t, d, dh)] += dsij * q(qkv, bi, i, 0, h, e, t, d, dh);
+                                dqkv[idx(bi, j, 2, h, e, t, d, dh)] += a[i][j] * dout[(bi * t + i) * d + h * dh + e];
+                            }
+                        }
+                    }
+                }
+            }
+            INDArray qkvF = Nd4j.create(qkv, new long[]{(long) b * t, 3L * d}).castTo(DataType.FLOAT);
+            INDArray maskF = kind == 0 ? null : Nd4j.create(mask, kind == 2 ? new long[]{b, t, tk} : new long[]{b, t}).castTo(DataType.FLOAT);
+            assertThat(Kernels.useAttention(dh, qkvF, maskF)).isTrue();
+            INDArray attF = Nd4j.create(DataType.FLOAT, b, heads, t, tk), outF = Nd4j.create(DataType.FLOAT, (long) b * t, d);
+            Kernels.attention(qkvF, maskF, scale, b, t, tk, heads, dh, attF, outF);
+            String what = "mask kind " + kind;
+            assertClose(attF, Nd4j.create(att, new long[]{b, heads, t, tk}), 1e-6, what + ": A");
+            assertClose(outF, Nd4j.create(out, new long[]{(long) b * t, d}), 2e-6, what + ": O");
+            INDArray dqkvF = Nd4j.create(DataType.FLOAT, (long) b * t, 3L * d).assign(7);    // every entry overwritten
+            Kernels.attentionBackward(qkvF, attF, Nd4j.create(dout, new long[]{(long) b * t, d}).castTo(DataType.FLOAT),
+                    scale, b, t, tk, heads, dh, dqkvF);
+            assertClose(dqkvF, Nd4j.create(dqkv, new long[]{(long) b * t, 3L * d}), 5e-6, what + ": dQ, dK, dV");
+        }
+    }
+
+    private static int idx(int b, int tok, int c, int h, int e, int t, int d, int dh) {
+        return ((b * t + tok) * 3 + c) * d + h * dh + e;
+    }
+
+    private static double q(double[] qkv, int b, int tok, int c, int h, int e, int t, int d, int dh) {
+        return qkv[idx(b, tok, c, h, e, t, d, dh)];
+    }
+
     /** max |a − ref| ≤ tol·max(1, max|ref|): float rounding at the tensor's own scale. */
     private static void assertClose(INDArray a, INDArray ref, double tol, String what) {
         INDArray r = ref.castTo(DataType.DOUBLE).reshape(a.length());
