@@ -183,26 +183,16 @@ public final class Kernels {
         float[] gv = g.toFloatVector();
         ByteBuffer bdy = buf(dy), bh = buf(xhat), br = buf(rstd), bdx = buf(dx);
         long dyo = dy.offset(), ho = xhat.offset(), ro = rstd.offset(), dxo = dx.offset();
-        java.util.List<double[][]> parts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.List<double[]> gParts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.List<double[]> bParts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         split(dy.size(0), dy.length(), 1, (from, to) -> {
-            double[][] acc = new double[2][d];
-            VectorKernels.layerNormBackward(bdy, dyo, bh, ho, br, ro, gv, bdx, dxo, accumulate, d, from, to, acc[0], acc[1]);
-            parts.add(acc);
+            double[] sg = new double[d], sb = new double[d];
+            VectorKernels.layerNormBackward(bdy, dyo, bh, ho, br, ro, gv, bdx, dxo, accumulate, d, from, to, sg, sb);
+            gParts.add(sg);
+            bParts.add(sb);
         });
-        float[] dgv = new float[d], dbv = new float[d];
-        double[] sg = new double[d], sb = new double[d];
-        for (double[][] p : parts) {
-            for (int j = 0; j < d; j++) {
-                sg[j] += p[0][j];
-                sb[j] += p[1][j];
-            }
-        }
-        for (int j = 0; j < d; j++) {
-            dgv[j] = (float) sg[j];
-            dbv[j] = (float) sb[j];
-        }
-        put(dg, dgv);
-        put(db, dbv);
+        put(dg, sum(gParts, d));
+        put(db, sum(bParts, d));
     }
 
     /** dst[D] := v (dst is usually a view into the flat gradient vector). */

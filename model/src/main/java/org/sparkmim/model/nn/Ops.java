@@ -153,12 +153,13 @@ public final class Ops {
         y.assign(x).muli(cdf);
     }
 
-    /** dx = dy ⊙ (Φ(x) + x·φ(x)), φ the standard normal pdf; dx may alias dy. scratch has x's shape. */
+    /** dx = dy ⊙ (Φ(x) + x·φ(x)), φ the standard normal pdf; dx may alias dy. scratch has x's shape (null: allocated here when the ND4J path needs it). */
     public static void geluBackward(INDArray x, INDArray cdf, INDArray dy, INDArray dx, INDArray scratch) {
         if (Kernels.use(x, cdf, dy, dx)) {
             Kernels.geluBackward(x, cdf, dy, dx);
             return;
         }
+        if (scratch == null) scratch = x.ulike();
         scratch.assign(x).muli(x).muli(-0.5);
         Nd4j.exec(new Exp(scratch, scratch));
         scratch.muli(1.0 / Math.sqrt(2.0 * Math.PI)).muli(x).addi(cdf);

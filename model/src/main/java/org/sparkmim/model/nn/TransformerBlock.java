@@ -275,7 +275,7 @@ public class TransformerBlock extends ParamVertexConf {
             }
             Ops.linearBackward(gf, params.get("fc2W"), dBranch2, grads.get("fc2W"), grads.get("fc2b"), dg, 0.0);
             t = Prof.add("blk.b.fc2", t);
-            INDArray scratch = bpWork(ws, m, hid);
+            INDArray scratch = Kernels.use(f, cdf, dg) ? null : bpWork(ws, m, hid);   // the ND4J path's temporary
             Ops.geluBackward(f, cdf, dg, dg, scratch, grads.get("fc1b"));      // dg := d f; d fc1b = Σ_rows d f
             t = Prof.add("blk.b.gelu", t);
             INDArray dh2 = bpWork(ws, m, d);

@@ -70,7 +70,7 @@ public final class EpochData<T> implements Serializable {
                                        long from, long to, boolean nanAtThisChunk, CollectionAccumulator<String> served) {
         EpochData<T> self = this;
         // one key lookup, one hash and one binary search per record; records of other steps map to null and drop
-        return records.mapToPair(r -> {
+        JavaRDD<MultiDataSet> batches = records.mapToPair(r -> {
                     EpochPlan p = plan.value();
                     int pos = p.position(EpochPlan.rank(self.seed, epoch, self.key.call(r)));
                     long st = p.stepOf(pos);
@@ -81,6 +81,9 @@ public final class EpochData<T> implements Serializable {
                 .values()
                 .mapPartitionsWithIndex((p, it) -> self.batches(it, configText, epoch, nanAtThisChunk && p == 0,
                         served), true);
+        // DL4J count()s the RDD before training: answer with workers × steps instead of building every batch twice
+        return new JavaRDD<>(new KnownCountRDD<>(batches.rdd(), (long) workers * (to - from), batches.classTag()),
+                batches.classTag());
     }
 
     /** @param served gets "executorId=minibatches" when the partition is used up: which executor trained what */

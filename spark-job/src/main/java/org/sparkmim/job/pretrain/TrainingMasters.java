@@ -88,6 +88,12 @@ final class TrainingMasters {
                 .workersPerNode(s.workersPerNode())
                 .workerPrefetchNumBatches(2)
                 .rddTrainingApproach(approach)
+                // No persistence of the minibatch RDD. With Direct, DL4J persists the RDD at this level (default
+                // MEMORY_ONLY_SER) and count()s it before training, so a whole chunk of minibatches was built and
+                // kept in memory at once. Spark does not see their off-heap size. MAE's 1.5 MB batches went
+                // unnoticed, but MaPeT's 55 MB batches (a [B, T, Tk] mask each) reached 24 GB resident and the
+                // kernel killed the JVM. Without persistence, count() builds each batch and drops it at once.
+                .storageLevel(null)
                 .repartitionData(Repartition.Never)
                 // Repartition.Never alone is ignored: SharedTrainingMaster uses its repartitioner whenever one is
                 // set, and the default one split our 2 partitions into one task per minibatch.
