@@ -45,7 +45,7 @@ public class BenchCommand implements Callable<Integer> {
         MimConfig cfg = opts.resolve(null, Map.of("model.size", "tiny", "optim.batch", "256"));
         int b = cfg.optim.batch();
         System.err.printf("env: OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s, ND4J backend %s, %d cores, "
-                        + "elementwise kernels %s%n",
+                        + "kernels (GELU, LayerNorm, attention) %s%n",
                 System.getenv("OPENBLAS_CORETYPE"), System.getenv("OMP_NUM_THREADS"), System.getenv("OMP_WAIT_POLICY"),
                 Nd4j.getBackend().getClass().getSimpleName(), Runtime.getRuntime().availableProcessors(),
                 org.sparkmim.model.nn.Kernels.MODE);

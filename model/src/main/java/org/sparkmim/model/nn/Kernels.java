@@ -8,8 +8,8 @@ import java.nio.ByteBuffer;
 import java.util.stream.IntStream;
 
 /**
- * Which implementation runs the elementwise ops of {@link Ops}: the fused Vector API kernels
- * ({@link VectorKernels}) or ND4J's ops. The fused path needs all of
+ * Which implementation runs GELU, LayerNorm ({@link Ops}) and TransformerBlock's attention: the fused Vector API
+ * kernels ({@link VectorKernels}) or ND4J's ops. The fused path needs all of
  * <ul>
  *   <li>the JDK module jdk.incubator.vector (conf/jvm.properties adds it for bin/, Surefire, Spark's driver and
  *   executors; a JVM started without it gets ND4J's ops);</li>
@@ -51,7 +51,7 @@ public final class Kernels {
         VECTOR = why == null;
         MODE = VECTOR ? "vector (" + lanes + " float lanes)" : "nd4j (" + why + ")";
         // once per JVM: the driver's and every executor's log say which path their steps take
-        org.slf4j.LoggerFactory.getLogger(Kernels.class).info("elementwise kernels (GELU, LayerNorm): {}", MODE);
+        org.slf4j.LoggerFactory.getLogger(Kernels.class).info("fused kernels (GELU, LayerNorm, attention): {}", MODE);
     }
 
     private Kernels() { }
