@@ -99,19 +99,6 @@ public final class Kernels {
         });
     }
 
-    static void gelu(INDArray x, INDArray cdf, INDArray y) {
-        ByteBuffer bx = buf(x), bc = buf(cdf), by = buf(y);
-        long xo = x.offset(), co = cdf.offset(), yo = y.offset();
-        split(x.length(), x.length(), VectorKernels.lanes(), (from, to) -> VectorKernels.gelu(bx, xo, bc, co, by, yo, from, to));
-    }
-
-    static void geluBackward(INDArray x, INDArray cdf, INDArray dy, INDArray dx) {
-        ByteBuffer bx = buf(x), bc = buf(cdf), bdy = buf(dy), bdx = buf(dx);
-        long xo = x.offset(), co = cdf.offset(), dyo = dy.offset(), dxo = dx.offset();
-        split(x.length(), x.length(), VectorKernels.lanes(),
-                (from, to) -> VectorKernels.geluBackward(bx, xo, bc, co, bdy, dyo, bdx, dxo, from, to));
-    }
-
     static void biasGelu(INDArray f, INDArray b, INDArray cdf, INDArray y) {
         int h = (int) f.size(1);
         float[] bv = b.toFloatVector();

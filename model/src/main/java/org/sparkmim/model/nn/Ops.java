@@ -13,8 +13,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * The tensor kernels our vertices are written with: gemm-backed linear maps, batched matmul, a hand-written
- * LayerNorm (STACK-NOTES: ND4J's LayerNorm/LayerNormBp ops were 4-7x slower), softmax and GELU. GELU and LayerNorm
- * run as fused single-pass kernels when {@link Kernels} allows (float, CPU, Vector API), else as ND4J ops.
+ * LayerNorm (STACK-NOTES: ND4J's LayerNorm/LayerNormBp ops were 4-7x slower), softmax and GELU. LayerNorm and
+ * fc1 + GELU ({@link #linearGelu}, the GELU backward with its bias gradient) run as fused single-pass kernels when
+ * {@link Kernels} allows (float, CPU, Vector API); {@link #gelu} and the 5-argument {@link #geluBackward} are the
+ * ND4J reference path they fall back to.
  *
  * <p>Every method writes into caller-provided arrays so the caller decides the workspace of each result.
  */
@@ -143,10 +145,6 @@ public final class Ops {
      * ND4J's PreciseGELUDerivative does not match PreciseGELU's forward (gradient check), hence this.
      */
     public static void gelu(INDArray x, INDArray cdf, INDArray y) {
-        if (Kernels.use(x, cdf, y)) {
-            Kernels.gelu(x, cdf, y);
-            return;
-        }
         cdf.assign(x).muli(1.0 / Math.sqrt(2.0));
         Nd4j.exec(new Erf(cdf, cdf));
         cdf.addi(1.0).muli(0.5);
@@ -155,10 +153,6 @@ public final class Ops {
 
     /** dx = dy ⊙ (Φ(x) + x·φ(x)), φ the standard normal pdf; dx may alias dy. scratch has x's shape (null: allocated here when the ND4J path needs it). */
     public static void geluBackward(INDArray x, INDArray cdf, INDArray dy, INDArray dx, INDArray scratch) {
-        if (Kernels.use(x, cdf, dy, dx)) {
-            Kernels.geluBackward(x, cdf, dy, dx);
-            return;
-        }
         if (scratch == null) scratch = x.ulike();
         scratch.assign(x).muli(x).muli(-0.5);
         Nd4j.exec(new Exp(scratch, scratch));

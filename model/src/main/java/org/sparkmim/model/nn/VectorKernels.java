@@ -84,38 +84,6 @@ final class VectorKernels {
         return x < 0 ? h : 1f - h;
     }
 
-    /** GELU forward over elements [from, to): cdf = Φ(x), y = x·Φ(x). */
-    static void gelu(ByteBuffer x, long xo, ByteBuffer cdf, long co, ByteBuffer y, long yo, int from, int to) {
-        int i = from, end = from + (to - from) / L * L;
-        for (; i < end; i += L) {
-            FloatVector v = load(x, xo, i), c = phi(v);
-            c.intoByteBuffer(cdf, off(co, i), NO);
-            v.mul(c).intoByteBuffer(y, off(yo, i), NO);
-        }
-        for (; i < to; i++) {
-            float v = x.getFloat(off(xo, i)), c = phi(v);
-            cdf.putFloat(off(co, i), c);
-            y.putFloat(off(yo, i), v * c);
-        }
-    }
-
-    /** GELU backward over [from, to): dx = dy·(Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π); dx may alias dy. */
-    static void geluBackward(ByteBuffer x, long xo, ByteBuffer cdf, long co, ByteBuffer dy, long dyo, ByteBuffer dx,
-                             long dxo, int from, int to) {
-        int i = from, end = from + (to - from) / L * L;
-        for (; i < end; i += L) {
-            FloatVector v = load(x, xo, i);
-            FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
-            FloatVector dphi = v.fma(pdf, load(cdf, co, i));
-            load(dy, dyo, i).mul(dphi).intoByteBuffer(dx, off(dxo, i), NO);
-        }
-        for (; i < to; i++) {
-            float v = x.getFloat(off(xo, i));
-            float pdf = (float) Math.exp(v * v * -0.5f) * INV_SQRT_2PI;
-            dx.putFloat(off(dxo, i), dy.getFloat(off(dyo, i)) * Math.fma(v, pdf, cdf.getFloat(off(co, i))));
-        }
-    }
-
     /**
      * fc1's epilogue over rows [from, to) of f[M, H]: f += b (kept, as backward needs the pre-activation), cdf = Φ(f),
      * y = f·Φ(f). One pass instead of a bias pass and a GELU pass.

@@ -10,7 +10,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The fused Vector API kernels against the double-precision ND4J path they replace (double arrays never take the
+ * The fused Vector API kernels (and, for plain GELU, ND4J's float reference path) against the double-precision ND4J path (double arrays never take the
  * fused path): GELU forward and backward, LayerNorm forward and backward, at sizes that leave a tail after the last
  * full vector, split across threads, and on views into larger buffers (parameters and gradients are views into the
  * flat vectors). The tolerance is float rounding: the fused path may not change a number beyond it.

@@ -406,10 +406,18 @@ public final class TokenizeJob {
     public static float[][] readCodebook(Configuration conf, String uri) {
         Path p = new Path(new Path(uri), TokensManifest.CODEBOOK);
         try (var in = p.getFileSystem(conf).open(p)) {
-            var node = TokensManifest.JSON.readTree(in.readAllBytes()).get("centers");
-            return TokensManifest.JSON.treeToValue(node, float[][].class);
+            return parseCodebook(in.readAllBytes(), p.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the codebook " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The centroids [k][P] of {@link TokensManifest#CODEBOOK}'s bytes. */
+    static float[][] parseCodebook(byte[] json, String where) {
+        try {
+            return TokensManifest.JSON.treeToValue(TokensManifest.JSON.readTree(json).get("centers"), float[][].class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot parse the codebook " + where + ": " + e.getMessage(), e);
         }
     }
 

@@ -86,7 +86,7 @@ public final class TokensInspect {
             throw new UncheckedIOException("cannot read the codebook " + cb + ": " + e.getMessage(), e);
         }
         boolean codebookMatches = TokenizeJob.sha256(codebookBytes).equals(m.codebookSha256());
-        float[][] centers = TokenizeJob.readCodebook(conf, uri);
+        float[][] centers = TokenizeJob.parseCodebook(codebookBytes, cb.toString());   // the bytes just hashed
         if (centers.length != k) {
             throw new IllegalArgumentException(cb + " holds " + centers.length + " centroids but " + TokensManifest.FILE
                     + " says k = " + k);
