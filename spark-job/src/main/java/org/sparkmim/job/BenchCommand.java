@@ -70,6 +70,15 @@ public class BenchCommand implements Callable<Integer> {
         System.err.printf("memory after each window: RSS %s MB, off-heap (JavaCPP) %s MB, peak RSS %d MB%s%n",
                 Arrays.toString(r.rssMb()), Arrays.toString(r.offHeapMb()), r.peakRssMb(),
                 grows ? " — RSS GROWS from window to window" : " (flat)");
+        // evaluate's feature extraction: forward only, every token visible, eval.extract-batch images per pass
+        org.sparkmim.model.nn.Prof.enable(false);
+        Bench.FeatureResult fr = Bench.featureThroughput(method, cfg, data, 3, Math.max(2, 2048 / cfg.eval.extractBatch()));
+        double fflop = cfg.model.isResNet() ? Double.NaN : Bench.featureFlopsPerImage(cfg.model);
+        System.err.printf("features %.1f img/s (%.2fx training) | batch %d | %s%n", fr.imgPerSec(),
+                fr.imgPerSec() / r.imgPerSec(), fr.batch(), Double.isNaN(fflop) ? "FLOPs not counted for the ResNet"
+                        : String.format(java.util.Locale.ROOT, "%.3f GFLOP/img forward | %.1f GFLOP/s | MFU %.1f%% | "
+                                + "training costs %.2fx the FLOPs of a feature pass per image", fflop / 1e9,
+                        fr.imgPerSec() * fflop / 1e9, 100 * fr.imgPerSec() * fflop / 1e9 / peak, flop / fflop));
         if (profile) {
             System.err.print(org.sparkmim.model.nn.Prof.report());
             System.err.printf("timed steps wall total: %.1f ms (the rest is DL4J: output layer, updater, graph bookkeeping)%n",
@@ -82,6 +91,9 @@ public class BenchCommand implements Callable<Integer> {
                 .put("kernels", org.sparkmim.model.nn.Kernels.MODE)
                 .put("rss_mb_last", r.rssMb()[r.rssMb().length - 1]).put("peak_rss_mb", r.peakRssMb())
                 .put("offheap_mb_last", r.offHeapMb()[r.offHeapMb().length - 1]).put("memory_grows", grows)
+                .put("features_img_per_s", PretrainCommand.round(fr.imgPerSec()))
+                .put("features_to_train", PretrainCommand.round(fr.imgPerSec() / r.imgPerSec()))
+                .put("features_gflop_per_img", Double.isNaN(fflop) ? null : PretrainCommand.round(fflop / 1e9))
                 .print();
         return ExitCodes.OK;
     }

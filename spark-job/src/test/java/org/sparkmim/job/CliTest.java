@@ -60,6 +60,22 @@ class CliTest {
     }
 
     @Test
+    void benchPrintsTrainingAndFeatureThroughputWithTheirFlops() throws Exception {
+        Run r = run("bench", "--warmup", "1", "--windows", "1", "--steps", "1", "--set", "model.size=small",
+                "--set", "optim.batch=64", "--set", "eval.extract-batch=64");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode s = r.summary();
+        assertThat(s.get("img_per_s").asDouble()).isPositive();
+        assertThat(s.get("mfu").asDouble()).isBetween(0.0, 1.0);
+        assertThat(s.get("features_img_per_s").asDouble()).isPositive();
+        // MAE-small at p4: the feature pass runs the encoder on all 1+49 tokens, the training step on 1+12 plus the
+        // decoder on 1+49, three times (forward + backward): about the same FLOPs per image
+        double ratio = s.get("gflop_per_img").asDouble() / s.get("features_gflop_per_img").asDouble();
+        assertThat(ratio).isBetween(0.9, 1.1);
+        assertThat(r.err()).contains("features ").contains("GFLOP/img forward");
+    }
+
+    @Test
     void badConfigValueExitsWithCode2AndNamesTheKey() {
         Run r = run("pretrain", "--set", "method.mask-ratio=1.2");
         assertThat(r.code()).isEqualTo(ExitCodes.CONFIG);

@@ -180,8 +180,12 @@ public class EmaeLoss implements ILossFunction {
     @Override
     public Pair<Double, INDArray> computeGradientAndScore(INDArray labels, INDArray preOutput, IActivation activationFn,
                                                           INDArray mask, boolean average) {
-        return new Pair<>(computeScore(labels, preOutput, activationFn, mask, average),
-                computeGradient(labels, preOutput, activationFn, mask));
+        Eval e = eval(labels, preOutput, mask, true);                 // one pass gives both
+        double loss = e.rec() + lambda * e.sc();
+        double[] g = e.grad();
+        long mb = minibatch(labels);
+        for (int i = 0; i < g.length; i++) g[i] *= mb;
+        return new Pair<>(average ? loss : loss * mb, Nd4j.create(g, preOutput.shape(), 'c').castTo(preOutput.dataType()));
     }
 
     @Override

@@ -87,6 +87,46 @@ public final class Bench {
         return 3 * fwd;
     }
 
+    /**
+     * Forward FLOPs per image of evaluate's feature extraction on a ViT: patch embed and the encoder's blocks on
+     * 1+N tokens, every patch visible (matmuls only, as {@link #maeFlopsPerImage}).
+     */
+    public static double featureFlopsPerImage(ModelConfig m) {
+        int n = m.tokens();
+        return 2.0 * n * m.patchDim() * m.dim + m.depth * blockFlops(1 + n, m.dim);
+    }
+
+    /** img/s and windows of evaluate's feature extraction (forward only, no gradient). */
+    public record FeatureResult(double imgPerSec, double[] windowRates, int batch) { }
+
+    /**
+     * Evaluate's feature path, timed: {@link EvalBatches} preprocessing, then the method's features, on batches of
+     * eval.extract-batch train images, with a fresh graph of the method (weights do not change the speed). One
+     * untimed batch first, then windows of batchesPerWindow batches; img/s is the median window.
+     */
+    public static FeatureResult featureThroughput(MimMethod method, MimConfig cfg, org.sparkmim.model.data.ImageSet data,
+                                                  int windows, int batchesPerWindow) {
+        Adam adam = Adam.builder().learningRate(1e-4).build();
+        ComputationGraph g = new ComputationGraph(method.graph(adam, 0.05, 0, DataType.FLOAT));
+        g.init();
+        int b = Math.min(cfg.eval.extractBatch(), data.count());
+        org.sparkmim.model.method.FeatureSpec spec = cfg.eval.featureSpec();
+        int from = 0;
+        method.features(g, org.sparkmim.model.eval.EvalBatches.of(cfg, data, from, b, 0), spec);   // warm-up
+        double[] rates = new double[windows];
+        for (int w = 0; w < windows; w++) {
+            long t = System.nanoTime();
+            for (int i = 0; i < batchesPerWindow; i++) {
+                from = (from + b) % (data.count() - b + 1);
+                method.features(g, org.sparkmim.model.eval.EvalBatches.of(cfg, data, from, b, 0), spec);
+            }
+            rates[w] = batchesPerWindow * (double) b / ((System.nanoTime() - t) / 1e9);
+        }
+        double[] sorted = rates.clone();
+        Arrays.sort(sorted);
+        return new FeatureResult(sorted[windows / 2], rates, b);
+    }
+
     /** One pre-norm block on T tokens of width D: qkv, QKᵀ, AV, proj, fc1, fc2. */
     static double blockFlops(int t, int d) {
         return 2.0 * t * d * 3 * d + 2.0 * 2 * t * t * d + 2.0 * t * d * d + 2.0 * 2 * t * d * 4 * d;
