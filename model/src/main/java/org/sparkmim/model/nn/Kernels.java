@@ -99,6 +99,15 @@ public final class Kernels {
         });
     }
 
+    /** out[M, N] += b[N] (broadcast over rows) + res[M, N], one pass. */
+    static void addBiasResidual(INDArray out, INDArray b, INDArray res) {
+        int n = (int) out.size(1);
+        float[] bv = b.toFloatVector();
+        ByteBuffer bo = buf(out), br = buf(res);
+        long oo = out.offset(), ro = res.offset();
+        split(out.size(0), out.length(), 1, (from, to) -> VectorKernels.addBiasResidual(bo, oo, bv, br, ro, n, from, to));
+    }
+
     static void biasGelu(INDArray f, INDArray b, INDArray cdf, INDArray y) {
         int h = (int) f.size(1);
         float[] bv = b.toFloatVector();
@@ -164,17 +173,18 @@ public final class Kernels {
                 (from, to) -> VectorKernels.layerNorm(bx, xo, gv, bv, bh, ho, br, ro, by, yo, d, Ops.LN_EPS, from, to));
     }
 
+    /** dx = add + LN'(dy) (add null: dx = LN'(dy); add may be dx itself). */
     static void layerNormBackward(INDArray dy, INDArray xhat, INDArray rstd, INDArray g, INDArray dg, INDArray db,
-                                  INDArray dx, boolean accumulate) {
+                                  INDArray dx, INDArray add) {
         int d = (int) dy.size(1);
         float[] gv = g.toFloatVector();
-        ByteBuffer bdy = buf(dy), bh = buf(xhat), br = buf(rstd), bdx = buf(dx);
-        long dyo = dy.offset(), ho = xhat.offset(), ro = rstd.offset(), dxo = dx.offset();
+        ByteBuffer bdy = buf(dy), bh = buf(xhat), br = buf(rstd), bdx = buf(dx), ba = add == null ? null : buf(add);
+        long dyo = dy.offset(), ho = xhat.offset(), ro = rstd.offset(), dxo = dx.offset(), ado = add == null ? 0 : add.offset();
         java.util.List<double[]> gParts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         java.util.List<double[]> bParts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         split(dy.size(0), dy.length(), 1, (from, to) -> {
             double[] sg = new double[d], sb = new double[d];
-            VectorKernels.layerNormBackward(bdy, dyo, bh, ho, br, ro, gv, bdx, dxo, accumulate, d, from, to, sg, sb);
+            VectorKernels.layerNormBackward(bdy, dyo, bh, ho, br, ro, gv, bdx, dxo, ba, ado, d, from, to, sg, sb);
             gParts.add(sg);
             bParts.add(sb);
         });

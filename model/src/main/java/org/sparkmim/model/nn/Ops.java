@@ -52,8 +52,21 @@ public final class Ops {
 
     /** out[M,O] = x[M,I] · W[I,O] + b[O]. */
     public static void linear(INDArray x, INDArray w, INDArray b, INDArray out) {
+        linearResidual(x, w, b, null, out);
+    }
+
+    /**
+     * out[M,O] = x[M,I] · W[I,O] + b[O] + res[M,O] (res may be null; it must not alias out). The two adds after the
+     * gemm are one pass when {@link Kernels} allows.
+     */
+    public static void linearResidual(INDArray x, INDArray w, INDArray b, INDArray res, INDArray out) {
         Nd4j.gemm(x, w, out, false, false, 1.0, 0.0);
+        if (b != null && res != null && Kernels.use(out, res) && b.dataType() == out.dataType()) {
+            Kernels.addBiasResidual(out, b, res);
+            return;
+        }
         if (b != null) out.addiRowVector(b);
+        if (res != null) out.addi(res);
     }
 
     /**
@@ -98,8 +111,18 @@ public final class Ops {
      */
     public static void layerNormBackward(INDArray dy, INDArray xhat, INDArray rstd, INDArray g, INDArray dg,
                                          INDArray db, INDArray dx, boolean accumulate) {
-        if (Kernels.use(dy, xhat, rstd, dx) && g.dataType() == dy.dataType() && dg.dataType() == dy.dataType()) {
-            Kernels.layerNormBackward(dy, xhat, rstd, g, dg, db, dx, accumulate);
+        layerNormBackwardAdd(dy, xhat, rstd, g, dg, db, accumulate ? dx : null, dx);
+    }
+
+    /**
+     * {@link #layerNormBackward} into dx = add + LN'(dy): a residual stream's gradient written in the same pass, with
+     * no copy of the residual first. add may be null (dx = LN'(dy)) or dx itself.
+     */
+    public static void layerNormBackwardAdd(INDArray dy, INDArray xhat, INDArray rstd, INDArray g, INDArray dg,
+                                            INDArray db, INDArray add, INDArray dx) {
+        if (Kernels.use(dy, xhat, rstd, dx) && (add == null || Kernels.use(add)) && g.dataType() == dy.dataType()
+                && dg.dataType() == dy.dataType()) {
+            Kernels.layerNormBackward(dy, xhat, rstd, g, dg, db, dx, add);
             return;
         }
         INDArray prod = dy.mul(xhat);                   // [M,D]
@@ -110,7 +133,9 @@ public final class Ops {
         rowMean(dxhat, m1);
         rowMean(prod.assign(dxhat).muli(xhat), m2);
         INDArray t = prod.assign(xhat).muliColumnVector(m2).rsubi(dxhat).subiColumnVector(m1).muliColumnVector(rstd);
-        if (accumulate) dx.addi(t); else dx.assign(t);
+        if (add == null) dx.assign(t);
+        else if (add == dx) dx.addi(t);
+        else dx.assign(add).addi(t);
     }
 
     /** Row softmax over the last axis of s[..., T] into a. */

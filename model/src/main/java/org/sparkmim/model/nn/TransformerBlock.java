@@ -167,7 +167,7 @@ public class TransformerBlock extends ParamVertexConf {
             bSz = x.size(0);
             tSz = x.size(1);
             long m = bSz * tSz;
-            x2 = x.dup('c').reshape('c', m, d);                           // [BT,D] (dup: input may be a view)
+            x2 = Kernels.use(x) ? x.reshape('c', m, d) : x.dup('c').reshape('c', m, d);   // [BT,D], read only
             xhat1 = act(ws, m, d);
             rstd1 = act(ws, m, 1);
             h1 = act(ws, m, d);
@@ -227,13 +227,15 @@ public class TransformerBlock extends ParamVertexConf {
         /** From the concatenated heads ocat [BT,D]: projection, residual, LN2, MLP, residual → [B,T,D]. */
         private INDArray mlpForward(LayerWorkspaceMgr ws, long m, long t) {
             x1 = act(ws, m, d);                                            // x + [γ1 ⊙] proj(attn)
-            Ops.linear(ocat, params.get("projW"), params.get("projb"), x1);
             if (ls) {
+                Ops.linear(ocat, params.get("projW"), params.get("projb"), x1);
                 a1 = act(ws, m, d);                                        // the branch before γ1, for dγ1
                 a1.assign(x1);
                 x1.muliRowVector(params.get("ls1"));
+                x1.addi(x2);
+            } else {
+                Ops.linearResidual(ocat, params.get("projW"), params.get("projb"), x2, x1);
             }
-            x1.addi(x2);
             t = Prof.add("blk.f.proj", t);
 
             xhat2 = act(ws, m, d);
@@ -248,13 +250,15 @@ public class TransformerBlock extends ParamVertexConf {
             Ops.linearGelu(h2, params.get("fc1W"), params.get("fc1b"), f, cdf, gf);
             t = Prof.add("blk.f.fc1_gelu", t);
             INDArray out = act(ws, m, d);
-            Ops.linear(gf, params.get("fc2W"), params.get("fc2b"), out);
             if (ls) {
+                Ops.linear(gf, params.get("fc2W"), params.get("fc2b"), out);
                 a2 = act(ws, m, d);
                 a2.assign(out);
                 out.muliRowVector(params.get("ls2"));
+                out.addi(x1);
+            } else {
+                Ops.linearResidual(gf, params.get("fc2W"), params.get("fc2b"), x1, out);
             }
-            out.addi(x1);
             t = Prof.add("blk.f.fc2", t);
             return out.reshape('c', bSz, tSz, d);
         }
@@ -264,7 +268,8 @@ public class TransformerBlock extends ParamVertexConf {
             long t = Prof.t();
             long m = bSz * tSz;
             long hid = f.size(1);
-            INDArray dout = epsilon.dup('c').reshape('c', m, d);          // [BT,D]
+            // [BT,D], read only (the residual's gradient goes to a new array below), so a dense epsilon needs no copy
+            INDArray dout = Kernels.use(epsilon) ? epsilon.reshape('c', m, d) : epsilon.dup('c').reshape('c', m, d);
             // MLP branch
             INDArray dg = bpWork(ws, m, hid);
             INDArray dBranch2 = dout;
@@ -281,9 +286,9 @@ public class TransformerBlock extends ParamVertexConf {
             INDArray dh2 = bpWork(ws, m, d);
             Ops.linearBackward(h2, params.get("fc1W"), dg, grads.get("fc1W"), null, dh2, 0.0);
             t = Prof.add("blk.b.fc1", t);
-            INDArray dx1 = dout;                                            // residual: dx1 = dout + LN2'(dh2)
-            Ops.layerNormBackward(dh2, xhat2, rstd2, params.get("ln2g"), grads.get("ln2g"), grads.get("ln2b"),
-                    dx1, true);
+            INDArray dx1 = bpWork(ws, m, d);                                // residual: dx1 = dout + LN2'(dh2)
+            Ops.layerNormBackwardAdd(dh2, xhat2, rstd2, params.get("ln2g"), grads.get("ln2g"), grads.get("ln2b"),
+                    dout, dx1);
             t = Prof.add("blk.b.ln", t);
             // attention branch
             INDArray docat = bpWork(ws, m, d);
@@ -343,10 +348,9 @@ public class TransformerBlock extends ParamVertexConf {
 
         /** dx = dx1 (the residual) + LN1'(dh1): the block's input gradient. */
         private Pair<Gradient, INDArray[]> lnBackward1(LayerWorkspaceMgr ws, long m, INDArray dx1, INDArray dh1, long t) {
-            INDArray dx = actGrad(ws, m, d);
-            dx.assign(dx1);
-            Ops.layerNormBackward(dh1, xhat1, rstd1, params.get("ln1g"), grads.get("ln1g"), grads.get("ln1b"),
-                    dx, true);
+            INDArray dx = actGrad(ws, m, d);                                // dx1 + LN1'(dh1), one pass
+            Ops.layerNormBackwardAdd(dh1, xhat1, rstd1, params.get("ln1g"), grads.get("ln1g"), grads.get("ln1b"),
+                    dx1, dx);
             t = Prof.add("blk.b.ln", t);
             INDArray[] eps = new INDArray[inputs.length];
             eps[0] = dx.reshape('c', bSz, tSz, d);

@@ -65,6 +65,28 @@ class KernelsTest {
     }
 
     @Test
+    void linearWithBiasAndResidualPrefilledMatchesTheDoublePath() {
+        for (int[] mkn : new int[][]{{5, 3, 13}, {300, 192, 576}}) {               // 13: tail only; 576: threads
+            int m = mkn[0], k = mkn[1], n = mkn[2];
+            INDArray x = Nd4j.randn(DataType.DOUBLE, m, k), w = Nd4j.randn(DataType.DOUBLE, k, n).muli(0.3);
+            INDArray flat = Nd4j.randn(DataType.DOUBLE, 1, n + 5);                // the bias: a view at offset 5
+            INDArray b = flat.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + n));
+            INDArray res = Nd4j.randn(DataType.DOUBLE, m, n);
+            INDArray ref = x.mmul(w).addiRowVector(b), refRes = ref.add(res);
+
+            INDArray bf = flat.castTo(DataType.FLOAT).get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + n));
+            INDArray xf = x.castTo(DataType.FLOAT), wf = w.castTo(DataType.FLOAT), resf = res.castTo(DataType.FLOAT);
+            INDArray out = Nd4j.rand(DataType.FLOAT, m, n);                      // stale values must not leak in
+            Ops.linear(xf, wf, bf, out);
+            assertClose(out, ref, 2e-6 * Math.sqrt(k), "x·W + b " + m + "x" + k + "x" + n);
+            out = Nd4j.rand(DataType.FLOAT, m, n);
+            Ops.linearResidual(xf, wf, bf, resf, out);
+            assertClose(out, refRes, 2e-6 * Math.sqrt(k), "x·W + b + res");
+            assertClose(resf, res, 1e-6, "the residual is only read");
+        }
+    }
+
+    @Test
     void fc1WithFusedBiasGeluAndItsBiasGradientMatchTheDoublePath() {
         for (int[] mkh : new int[][]{{5, 3, 13}, {300, 192, 768}}) {
             int m = mkh[0], k = mkh[1], h = mkh[2];
