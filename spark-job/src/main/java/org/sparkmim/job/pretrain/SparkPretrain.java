@@ -100,9 +100,10 @@ public final class SparkPretrain {
         // Workers' own iteration counters are not the global step (see GlobalStepLr): the LR follows ours.
         GlobalStepLr lrClock = new GlobalStepLr(step);
         if (!"shared".equals(s.sync())) lrClock.followDriver(graph.getConfiguration());
+        WorkerProgress inChunk = new WorkerProgress(total, bpw, s.progressSeconds());
         sg.setListeners("shared".equals(s.sync()) && s.localCatchUp()
-                ? List.of(new NonFiniteGuard(runDirUri), lrClock, LocalCatchUp.listener())
-                : List.of(new NonFiniteGuard(runDirUri), lrClock));
+                ? List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk, LocalCatchUp.listener())
+                : List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk));
 
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));
         // precise batch norm (PreciseBatchNorm): the running statistics do not survive threshold encoding

@@ -86,8 +86,51 @@ class SparkPretrainTest {
         // local mode = one JVM = one gradient-sharing worker (see Preflight); the 2-executor case runs in
         // StandaloneClusterTest
         MimConfig c = cfg(Map.of("spark.sync", "shared", "spark.workers", "1", "optim.epochs", "2",
-                "spark.chunks-per-epoch", "2"));
-        SparkPretrain.Result r = run(c, dir);
+                "spark.chunks-per-epoch", "2", "spark.progress-seconds", "0"));
+        List<String> progress;
+        try (LogLines lines = LogLines.of(WorkerProgress.class)) {
+            SparkPretrain.Result r = run(c, dir);
+            progress = List.copyOf(lines.lines);
+            checkSharedRun(r, dir);
+            // the worker reports from inside the chunks (progress-seconds = 0: after every step but the first of
+            // its JVM, which starts the clock), at the global step, up to the run's last one
+            List<Long> steps = progress.stream().map(l -> Long.parseLong(l.replaceAll(".*: step (\\d+)/.*", "$1"))).toList();
+            assertThat(steps).as(String.join("\n", progress)).hasSize((int) r.steps() - 1).isSorted()
+                    .doesNotHaveDuplicates().endsWith(r.steps());
+            assertThat(progress.get(0)).contains("worker driver: step 2/").contains("img/s per worker").contains("ETA");
+        }
+    }
+
+    /** log4j2 events of one logger, collected while open (executors log in this JVM in local mode). */
+    static final class LogLines extends org.apache.logging.log4j.core.appender.AbstractAppender implements AutoCloseable {
+        final List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final org.apache.logging.log4j.core.Logger logger;
+
+        private LogLines(Class<?> of) {
+            super("test-lines", null, null, true, org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY);
+            logger = (org.apache.logging.log4j.core.Logger) org.apache.logging.log4j.LogManager.getLogger(of);
+        }
+
+        static LogLines of(Class<?> of) {
+            LogLines l = new LogLines(of);
+            l.start();
+            l.logger.addAppender(l);
+            return l;
+        }
+
+        @Override
+        public void append(org.apache.logging.log4j.core.LogEvent e) {
+            lines.add(e.getMessage().getFormattedMessage());
+        }
+
+        @Override
+        public void close() {
+            logger.removeAppender(this);
+            stop();
+        }
+    }
+
+    private static void checkSharedRun(SparkPretrain.Result r, Path dir) throws Exception {
         assertThat(r.steps()).isBetween(28L, 32L); // 2 epochs x 2 chunks, each drops its last partial batch
         // every chunk lowers the probe loss: the LR follows the global step across fit() calls and epochs
         List<Double> probes = new java.util.ArrayList<>();
