@@ -90,6 +90,7 @@ public final class EpochData<T> implements Serializable {
     private Iterator<MultiDataSet> batches(Iterator<T> records, String configText, int epoch, boolean poison,
                                            CollectionAccumulator<String> served) {
         MimConfig cfg = MimConfig.fromRendered(configText, "resolved config (shipped to the executor)", null, java.util.Map.of());
+        TimerSlack.apply(SparkSettings.of(cfg).timerSlackUs());   // before DL4J's worker starts its transport threads
         MimMethod method = Methods.create(cfg);
         return new Iterator<>() {
             boolean first = true;

@@ -60,6 +60,7 @@ public final class SparkPretrain {
     public static <T> Result run(JavaSparkContext sc, MimConfig cfg, SparkSettings s, TrainSource<T> source,
                                  String runDirUri, List<org.sparkmim.model.train.EpochHook> hooks) {
         Preflight.check(sc, s);
+        TimerSlack.apply(s.timerSlackUs());   // this thread starts the driver's transport threads in its first fit
         MimMethod method = Methods.create(cfg);
         int bpw = s.batchPerWorker(cfg);
         RunDir run = new RunDir(runDirUri, sc.hadoopConfiguration());

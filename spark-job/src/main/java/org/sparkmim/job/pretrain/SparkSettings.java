@@ -15,7 +15,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                             boolean localCatchUp, String sharedLr, int averagingFrequency,
                             String approach, int chunksPerEpoch, int probeImages, String resume,
                             String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
-                            int nanAtChunk, long pauseInCheckpointMs, double progressSeconds) implements Serializable {
+                            int nanAtChunk, long pauseInCheckpointMs, double progressSeconds, double timerSlackUs) implements Serializable {
 
     /** threshold = auto: NaN here, resolved from the LR schedule by {@link #thresholdAlgorithm}. */
     static final double AUTO = Double.NaN;
@@ -60,7 +60,8 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 (int) num(s, "max-restarts", 0, 1000),
                 (int) num(d, "nan-at-chunk", -1, Integer.MAX_VALUE),
                 (long) num(d, "pause-in-checkpoint-ms", 0, 3_600_000),
-                num(s, "progress-seconds", 0, 86400));
+                num(s, "progress-seconds", 0, 86400),
+                num(s, "timer-slack-us", 0, 100_000));
         if (cfg.optim.batch() % r.workers != 0) {
             throw new IllegalArgumentException("config key mim.optim.batch = " + cfg.optim.batch() + " (from "
                     + cfg.tree().getValue("optim.batch").origin().description() + ") must be a multiple of mim.spark.workers = "
@@ -74,7 +75,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
     public SparkSettings resumingAuto() {
         return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, residualClip, localCatchUp, sharedLr, averagingFrequency, approach, chunksPerEpoch,
                 probeImages, "auto", controllerAddress, port, networkMask, minShmMb, maxRestarts, nanAtChunk,
-                pauseInCheckpointMs, progressSeconds);
+                pauseInCheckpointMs, progressSeconds, timerSlackUs);
     }
 
     /**

@@ -12,7 +12,8 @@ import java.io.Serializable;
 /**
  * Progress from inside a chunk. The driver logs one line per chunk, and a chunk can run for many minutes on the
  * executors (a MaPeT chunk ran 9 silent minutes). So every worker's model carries this listener and logs, at most
- * once per {@code everySeconds}, the global step it is at, the loss, the rate since its previous line and the
+ * once per {@code everySeconds}, the global step it is at, the loss (the method's objective, as the JVM engine
+ * logs it: without DL4J's weight-decay term), the rate since its previous line and the
  * run's ETA at that rate. In local mode the line lands in the driver's console; on a cluster, in each executor's
  * log. Runs whose chunks are shorter than the interval print little.
  *
@@ -54,7 +55,7 @@ public final class WorkerProgress extends BaseTrainingListener implements Serial
         lastStep = global;
         LOG.info(String.format(java.util.Locale.ROOT,
                 "worker %s: step %d/%d (%.0f%%), loss %.4f, %.2f steps/s = %.0f img/s per worker, ETA ~%s",
-                executorId(), global, totalSteps, 100.0 * global / totalSteps, model.score(), stepsPerSec,
+                executorId(), global, totalSteps, 100.0 * global / totalSteps, Trainer.dataLoss((ComputationGraph) model), stepsPerSec,
                 stepsPerSec * batchPerWorker, Trainer.human(Math.max(0, totalSteps - global) / stepsPerSec)));
     }
 

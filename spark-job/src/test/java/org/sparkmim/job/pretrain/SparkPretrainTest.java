@@ -99,6 +99,21 @@ class SparkPretrainTest {
                     .doesNotHaveDuplicates().endsWith(r.steps());
             assertThat(progress.get(0)).contains("worker driver: step 2/").contains("img/s per worker").contains("ETA");
         }
+        // DL4J's transport polls with 1 µs sleeps: its receive thread must have inherited the 1 ms timer slack
+        // (spark.timer-slack-us) or it wakes ~17,000 times a second (TimerSlack)
+        if (Files.exists(Path.of("/proc/self/timerslack_ns"))) {                     // Linux >= 4.6
+            assertThat(TimerSlack.read()).as("this (the driver's) thread").isEqualTo(1_000_000L);
+            Map<String, Long> slack = new java.util.TreeMap<>();
+            try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+                for (Path t : tasks.toList()) {
+                    String comm = Files.readString(t.resolve("comm")).trim();
+                    if (comm.startsWith("MessagesExecut")) slack.put(t.getFileName() + " " + comm,
+                            TimerSlack.read(Path.of("/proc", t.getFileName().toString(), "timerslack_ns")));
+                }
+            }
+            assertThat(slack).as("DL4J's transport threads").isNotEmpty();
+            assertThat(slack.values()).as("their timer slack, ns: %s", slack).allMatch(v -> v == 1_000_000L);
+        }
     }
 
     /** log4j2 events of one logger, collected while open (executors log in this JVM in local mode). */
