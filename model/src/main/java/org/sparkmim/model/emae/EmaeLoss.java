@@ -153,12 +153,24 @@ public class EmaeLoss implements ILossFunction {
         return labels.size(0) / tokens;
     }
 
+    /** DL4J's score of one evaluation: the mean loss, or its sum over the minibatch when not averaged. */
+    private double score(Eval e, INDArray labels, boolean average) {
+        double loss = e.rec() + lambda * e.sc();
+        return average ? loss : loss * minibatch(labels);
+    }
+
+    /** dL/dpred of one evaluation ×(B·K), which DL4J divides out, as preOutput's shape and type. */
+    private INDArray gradient(Eval e, INDArray labels, INDArray preOutput) {
+        double[] g = e.grad();
+        long mb = minibatch(labels);
+        for (int i = 0; i < g.length; i++) g[i] *= mb;
+        return Nd4j.create(g, preOutput.shape(), 'c').castTo(preOutput.dataType());
+    }
+
     @Override
     public double computeScore(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask,
                                boolean average) {
-        Eval e = eval(labels, preOutput, mask, false);
-        double loss = e.rec() + lambda * e.sc();
-        return average ? loss : loss * minibatch(labels);
+        return score(eval(labels, preOutput, mask, false), labels, average);
     }
 
     @Override
@@ -171,21 +183,14 @@ public class EmaeLoss implements ILossFunction {
 
     @Override
     public INDArray computeGradient(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
-        double[] g = eval(labels, preOutput, mask, true).grad();
-        long mb = minibatch(labels);
-        for (int i = 0; i < g.length; i++) g[i] *= mb;
-        return Nd4j.create(g, preOutput.shape(), 'c').castTo(preOutput.dataType());
+        return gradient(eval(labels, preOutput, mask, true), labels, preOutput);
     }
 
     @Override
     public Pair<Double, INDArray> computeGradientAndScore(INDArray labels, INDArray preOutput, IActivation activationFn,
                                                           INDArray mask, boolean average) {
         Eval e = eval(labels, preOutput, mask, true);                 // one pass gives both
-        double loss = e.rec() + lambda * e.sc();
-        double[] g = e.grad();
-        long mb = minibatch(labels);
-        for (int i = 0; i < g.length; i++) g[i] *= mb;
-        return new Pair<>(average ? loss : loss * mb, Nd4j.create(g, preOutput.shape(), 'c').castTo(preOutput.dataType()));
+        return new Pair<>(score(e, labels, average), gradient(e, labels, preOutput));
     }
 
     @Override

@@ -97,7 +97,7 @@ public final class Bench {
     }
 
     /** img/s and windows of evaluate's feature extraction (forward only, no gradient). */
-    public record FeatureResult(double imgPerSec, double[] windowRates, int batch) { }
+    public record FeatureResult(double imgPerSec, int batch) { }
 
     /**
      * Evaluate's feature path, timed: {@link EvalBatches} preprocessing, then the method's features, on batches of
@@ -106,9 +106,7 @@ public final class Bench {
      */
     public static FeatureResult featureThroughput(MimMethod method, MimConfig cfg, org.sparkmim.model.data.ImageSet data,
                                                   int windows, int batchesPerWindow) {
-        Adam adam = Adam.builder().learningRate(1e-4).build();
-        ComputationGraph g = new ComputationGraph(method.graph(adam, 0.05, 0, DataType.FLOAT));
-        g.init();
+        ComputationGraph g = freshGraph(method);
         int b = Math.min(cfg.eval.extractBatch(), data.count());
         org.sparkmim.model.method.FeatureSpec spec = cfg.eval.featureSpec();
         int from = 0;
@@ -122,9 +120,21 @@ public final class Bench {
             }
             rates[w] = batchesPerWindow * (double) b / ((System.nanoTime() - t) / 1e9);
         }
+        return new FeatureResult(median(rates), b);
+    }
+
+    /** The method's float graph, initialized, with bench's Adam (AdamW 0.9/0.95, wd 0.05). */
+    private static ComputationGraph freshGraph(MimMethod method) {
+        Adam adam = Adam.builder().learningRate(1e-4).beta1(0.9).beta2(0.95).build();
+        ComputationGraph g = new ComputationGraph(method.graph(adam, 0.05, 0, DataType.FLOAT));
+        g.init();
+        return g;
+    }
+
+    private static double median(double[] rates) {
         double[] sorted = rates.clone();
         Arrays.sort(sorted);
-        return new FeatureResult(sorted[windows / 2], rates, b);
+        return sorted[sorted.length / 2];
     }
 
     /** One pre-norm block on T tokens of width D: qkv, QKᵀ, AV, proj, fc1, fc2. */
@@ -148,9 +158,7 @@ public final class Bench {
      */
     public static Result trainThroughput(MimMethod method, List<MultiDataSet> batches, int batchSize, int warmup,
                                          int windows, int stepsPerWindow, double flopPerImage, double peak) {
-        Adam adam = Adam.builder().learningRate(1e-4).beta1(0.9).beta2(0.95).build();
-        ComputationGraph g = new ComputationGraph(method.graph(adam, 0.05, 0, DataType.FLOAT));
-        g.init();
+        ComputationGraph g = freshGraph(method);
         int k = 0;
         for (int i = 0; i < warmup; i++) g.fit(batches.get(k++ % batches.size()));
         org.sparkmim.model.nn.Prof.reset(); // profile only the timed windows
@@ -166,9 +174,7 @@ public final class Bench {
             rss[w] = procStatusMb("VmRSS");
             offHeap[w] = org.bytedeco.javacpp.Pointer.totalBytes() >> 20;
         }
-        double[] sorted = rates.clone();
-        Arrays.sort(sorted);
-        double med = sorted[windows / 2];
+        double med = median(rates);
         double gflops = med * flopPerImage / 1e9;
         return new Result(med, flopPerImage / 1e9, gflops, peak, gflops / peak, rates, timed / 1e6, rss, offHeap,
                 procStatusMb("VmHWM"));
