@@ -103,8 +103,8 @@ public final class SparkPretrain {
         if (!"shared".equals(s.sync())) lrClock.followDriver(graph.getConfiguration());
         WorkerProgress inChunk = new WorkerProgress(total, bpw, s.progressSeconds());
         sg.setListeners("shared".equals(s.sync()) && s.localCatchUp()
-                ? List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk, LocalCatchUp.listener())
-                : List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk));
+                ? List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk, LocalCatchUp.listener(), new StepSync(s.stepSync()))
+                : List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk, new StepSync(s.stepSync())));
 
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));
         // precise batch norm (PreciseBatchNorm): the running statistics do not survive threshold encoding
@@ -112,7 +112,7 @@ public final class SparkPretrain {
                 ? method.prepare(Trainer.batch(source.calibration(PreciseBatchNorm.IMAGES), 0, cfg)) : null;
         double probe0 = probeLoss(sg.getNetwork(), probe), last = probe0;
         EpochData<T> data = new EpochData<>(cfg.run.seed(), s.chunksPerEpoch(), s.workers(), cfg.optim.batch(),
-                source.key(), source.decode());
+                source.key(), source.decode(), s.barrierStage());
         LOG.info("pretrain {}: method {} model {} | {} | {} sync, {} workers x batch {} = global batch {}, {} steps/epoch, "
                         + "{} epochs, {} chunk(s)/epoch{}", runDirUri, method.name(), cfg.model, source.describe(), s.sync(),
                 s.workers(), bpw, cfg.optim.batch(), spe, epochs, s.chunksPerEpoch(),

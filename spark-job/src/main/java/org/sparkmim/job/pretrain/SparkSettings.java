@@ -15,7 +15,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                             boolean localCatchUp, String sharedLr, int averagingFrequency,
                             String approach, int chunksPerEpoch, int probeImages, String resume,
                             String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
-                            int nanAtChunk, long pauseInCheckpointMs, double progressSeconds, double timerSlackUs) implements Serializable {
+                            int nanAtChunk, long pauseInCheckpointMs, double progressSeconds, double timerSlackUs, int stepSync) implements Serializable {
 
     /** threshold = auto: NaN here, resolved from the LR schedule by {@link #thresholdAlgorithm}. */
     static final double AUTO = Double.NaN;
@@ -61,7 +61,8 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 (int) num(d, "nan-at-chunk", -1, Integer.MAX_VALUE),
                 (long) num(d, "pause-in-checkpoint-ms", 0, 3_600_000),
                 num(s, "progress-seconds", 0, 86400),
-                num(s, "timer-slack-us", 0, 100_000));
+                num(s, "timer-slack-us", 0, 100_000),
+                (int) num(s, "step-sync", 0, 1_000_000));
         if (cfg.optim.batch() % r.workers != 0) {
             throw new IllegalArgumentException("config key mim.optim.batch = " + cfg.optim.batch() + " (from "
                     + cfg.tree().getValue("optim.batch").origin().description() + ") must be a multiple of mim.spark.workers = "
@@ -75,7 +76,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
     public SparkSettings resumingAuto() {
         return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, residualClip, localCatchUp, sharedLr, averagingFrequency, approach, chunksPerEpoch,
                 probeImages, "auto", controllerAddress, port, networkMask, minShmMb, maxRestarts, nanAtChunk,
-                pauseInCheckpointMs, progressSeconds, timerSlackUs);
+                pauseInCheckpointMs, progressSeconds, timerSlackUs, stepSync);
     }
 
     /**
@@ -86,6 +87,14 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
      */
     public double workerLrScale() {
         return "shared".equals(sync) && "split".equals(sharedLr) ? 1.0 / workers : 1.0;
+    }
+
+    /**
+     * Whether chunks train in a Spark barrier stage with {@link StepSync} holding the workers within step-sync steps
+     * of each other: gradient sharing, more than one worker, step-sync above 0.
+     */
+    public boolean barrierStage() {
+        return "shared".equals(sync) && workers > 1 && stepSync > 0;
     }
 
     /** Minibatch size on each worker: the global batch split evenly. */
