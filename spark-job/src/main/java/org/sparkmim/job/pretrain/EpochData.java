@@ -12,11 +12,7 @@ import org.sparkmim.model.method.Methods;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.train.EpochPlan;
 import org.sparkmim.model.train.Trainer;
-import org.apache.spark.rdd.RDD;
 import scala.Tuple2;
-import scala.collection.JavaConverters;
-import scala.reflect.ClassTag;
-import scala.reflect.ClassTag$;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -41,22 +37,16 @@ public final class EpochData<T> implements Serializable {
     private final int batch;
     private final Function<T, String> key;
     private final Function<T, RawImage> decode;
-    private final boolean barrier;
 
-    /**
-     * @param batch   the global batch (optim.batch); each worker trains batch / workers images per step
-     * @param barrier train each chunk in a Spark barrier stage, so that {@link StepSync} can hold the workers
-     *                within spark.step-sync steps of each other
-     */
+    /** @param batch the global batch (optim.batch); each worker trains batch / workers images per step */
     public EpochData(long seed, int chunks, int workers, int batch, Function<T, String> key,
-                     Function<T, RawImage> decode, boolean barrier) {
+                     Function<T, RawImage> decode) {
         this.seed = seed;
         this.chunks = chunks;
         this.workers = workers;
         this.batch = batch;
         this.key = key;
         this.decode = decode;
-        this.barrier = barrier;
     }
 
     /** The epoch's plan: one pass over the keys, their 8-byte ranks collected on the driver. */
@@ -80,7 +70,7 @@ public final class EpochData<T> implements Serializable {
                                        long from, long to, boolean nanAtThisChunk, CollectionAccumulator<String> served) {
         EpochData<T> self = this;
         // one key lookup, one hash and one binary search per record; records of other steps map to null and drop
-        JavaRDD<T> ordered = records.mapToPair(r -> {
+        JavaRDD<MultiDataSet> batches = records.mapToPair(r -> {
                     EpochPlan p = plan.value();
                     int pos = p.position(EpochPlan.rank(self.seed, epoch, self.key.call(r)));
                     long st = p.stepOf(pos);
@@ -88,23 +78,12 @@ public final class EpochData<T> implements Serializable {
                 })
                 .filter(t -> t._1() != null)
                 .repartitionAndSortWithinPartitions(new WorkerPartitioner(workers, batch))
-                .values();
-        ClassTag<MultiDataSet> tag = ClassTag$.MODULE$.apply(MultiDataSet.class);
-        RDD<MultiDataSet> batches;
-        if (barrier) {
-            // the stage after the shuffle (building the minibatches, then DL4J's training function on them) runs in
-            // barrier mode: all workers' tasks start together, and StepSync's barrier() calls are allowed
-            scala.Function2<Object, scala.collection.Iterator<T>, scala.collection.Iterator<MultiDataSet>> f =
-                    (scala.Function2<Object, scala.collection.Iterator<T>, scala.collection.Iterator<MultiDataSet>>
-                            & Serializable) (p, it) -> JavaConverters.asScalaIterator(self.batches(
-                            JavaConverters.asJavaIterator(it), configText, epoch, nanAtThisChunk && (Integer) p == 0, served));
-            batches = ordered.rdd().barrier().mapPartitionsWithIndex(f, true, tag);
-        } else {
-            batches = ordered.mapPartitionsWithIndex((p, it) -> self.batches(it, configText, epoch,
-                    nanAtThisChunk && p == 0, served), true).rdd();
-        }
+                .values()
+                .mapPartitionsWithIndex((p, it) -> self.batches(it, configText, epoch, nanAtThisChunk && p == 0,
+                        served), true);
         // DL4J count()s the RDD before training: answer with workers × steps instead of building every batch twice
-        return new JavaRDD<>(new KnownCountRDD<>(batches, (long) workers * (to - from), tag), tag);
+        return new JavaRDD<>(new KnownCountRDD<>(batches.rdd(), (long) workers * (to - from), batches.classTag()),
+                batches.classTag());
     }
 
     /** @param served gets "executorId=minibatches" when the partition is used up: which executor trained what */

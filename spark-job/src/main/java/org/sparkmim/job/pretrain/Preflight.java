@@ -69,15 +69,10 @@ public final class Preflight {
             if (!master.startsWith("local") && !conf.get("spark.executor.extraJavaOptions", "").contains(AERON_FLAG)) {
                 p.add("spark.executor.extraJavaOptions lacks -D" + AERON_FLAG + "=60000000000");
             }
-            if (s.barrierStage() && "export".equals(s.approach())) {
-                p.add("mim.spark.step-sync = " + s.stepSync() + " needs mim.spark.approach = direct (is export): only "
-                        + "direct chunks train in the barrier stage that holds the workers in step; set step-sync = 0 "
-                        + "to train unsynchronized with export");
-            }
-            if (s.barrierStage() && conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
-                p.add("mim.spark.step-sync = " + s.stepSync() + " trains in a Spark barrier stage, which Spark refuses "
-                        + "with spark.dynamicAllocation.enabled = true; disable dynamic allocation (gradient sharing "
-                        + "needs a fixed set of executors anyway) or set mim.spark.step-sync = 0");
+            if (s.stepSynced() && "export".equals(s.approach())) {
+                p.add("mim.spark.step-sync = " + s.stepSync() + " needs mim.spark.approach = direct (is export): "
+                        + "with direct, each worker trains one task of the chunk's stage, which is how the workers "
+                        + "find each other at every step; set step-sync = 0 to train unsynchronized with export");
             }
             String shm = shmProblem(s.minShmMb());
             if (shm != null) p.add("driver: " + shm);

@@ -102,9 +102,11 @@ public final class SparkPretrain {
         GlobalStepLr lrClock = new GlobalStepLr(step);
         if (!"shared".equals(s.sync())) lrClock.followDriver(graph.getConfiguration());
         WorkerProgress inChunk = new WorkerProgress(total, bpw, s.progressSeconds());
-        sg.setListeners("shared".equals(s.sync()) && s.localCatchUp()
-                ? List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk, LocalCatchUp.listener(), new StepSync(s.stepSync()))
-                : List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk, new StepSync(s.stepSync())));
+        List<org.deeplearning4j.optimize.api.TrainingListener> listeners =
+                new java.util.ArrayList<>(List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk));
+        if ("shared".equals(s.sync()) && s.localCatchUp()) listeners.add(LocalCatchUp.listener());
+        if (s.stepSynced()) listeners.add(new StepSync(s.stepSync(), s.workers())); // after the step's own work
+        sg.setListeners(listeners);
 
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));
         // precise batch norm (PreciseBatchNorm): the running statistics do not survive threshold encoding
@@ -112,7 +114,7 @@ public final class SparkPretrain {
                 ? method.prepare(Trainer.batch(source.calibration(PreciseBatchNorm.IMAGES), 0, cfg)) : null;
         double probe0 = probeLoss(sg.getNetwork(), probe), last = probe0;
         EpochData<T> data = new EpochData<>(cfg.run.seed(), s.chunksPerEpoch(), s.workers(), cfg.optim.batch(),
-                source.key(), source.decode(), s.barrierStage());
+                source.key(), source.decode());
         LOG.info("pretrain {}: method {} model {} | {} | {} sync, {} workers x batch {} = global batch {}, {} steps/epoch, "
                         + "{} epochs, {} chunk(s)/epoch{}", runDirUri, method.name(), cfg.model, source.describe(), s.sync(),
                 s.workers(), bpw, cfg.optim.batch(), spe, epochs, s.chunksPerEpoch(),
@@ -122,7 +124,8 @@ public final class SparkPretrain {
         boolean shared = "shared".equals(s.sync());
         long denseBytes = 4L * graph.params().length(); // one fp32 gradient (numParams() omits SameDiff vertices)
         DriverUpdates updates = null;
-        ExecutorWatch watch = new ExecutorWatch();
+        ExecutorWatch watch = new ExecutorWatch(s.stepSynced() ? sc.sc() : null);
+        if (s.stepSynced()) StepSync.startCoordinator();
         sc.sc().addSparkListener(watch);
         long t0 = System.nanoTime(), stepsRun = 0, resumedFrom = step;
         String lastCkpt = resumed != null ? resumed.uri() : null;
@@ -150,19 +153,18 @@ public final class SparkPretrain {
                 } catch (Exception e) { // SparkException is checked in Java's eyes but thrown undeclared by Scala
                     // parameter averaging propagates the guard's exception as a failed Spark job
                     String why = run.divergence();
-                    if (why == null) throw e;
-                    throw diverged(epoch, c, why, lastCkpt);
+                    if (why != null) throw diverged(epoch, c, why, lastCkpt);
+                    // with step-sync the watch cancelled the chunk when an executor was lost
+                    if (watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt);
+                    throw e;
+                } finally {
+                    if (s.stepSynced()) StepSync.release(); // no task of a failed chunk waits on for the others
                 }
                 double secs = (System.nanoTime() - tc) / 1e9;
                 long ts = System.nanoTime();
                 if (updates != null) updates.settle(300, 10_000); // the driver's model = every received update
                 double settleSecs = (System.nanoTime() - ts) / 1e9;
-                List<String> lost = watch.removed();
-                if (shared && lost.size() > lost0) {
-                    throw new WorkerLostException("lost " + lost.subList(lost0, lost.size()) + " while epoch "
-                            + (epoch + 1) + " chunk " + (c + 1) + " trained with gradient sharing; this chunk is "
-                            + "discarded, the last complete checkpoint is " + (lastCkpt == null ? "none" : lastCkpt));
-                }
+                if (shared && watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt);
                 step = epochStart + to;
                 stepsRun += to - from;
                 graph.getConfiguration().setIterationCount((int) step);
@@ -252,6 +254,13 @@ public final class SparkPretrain {
         sc.sc().removeSparkListener(watch);
         double rate = stepsRun * (double) cfg.optim.batch() / Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
         return new Result(runDirUri, step, epochsDone, probe0, last, rate, lastCkpt, resumedFrom, budgetHit);
+    }
+
+    private static WorkerLostException workerLost(ExecutorWatch watch, int lost0, int epoch, int c, String lastCkpt) {
+        List<String> lost = watch.removed();
+        return new WorkerLostException("lost " + lost.subList(lost0, lost.size()) + " while epoch " + (epoch + 1)
+                + " chunk " + (c + 1) + " trained with gradient sharing; this chunk is discarded, the last complete "
+                + "checkpoint is " + (lastCkpt == null ? "none" : lastCkpt));
     }
 
     /**

@@ -90,10 +90,10 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
     }
 
     /**
-     * Whether chunks train in a Spark barrier stage with {@link StepSync} holding the workers within step-sync steps
-     * of each other: gradient sharing, more than one worker, step-sync above 0.
+     * Whether {@link StepSync} holds the workers within step-sync steps of each other: gradient sharing, more than
+     * one worker, step-sync above 0.
      */
-    public boolean barrierStage() {
+    public boolean stepSynced() {
         return "shared".equals(sync) && workers > 1 && stepSync > 0;
     }
 
