@@ -3,6 +3,7 @@ package org.sparkmim.job.pretrain;
 import org.apache.spark.SparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -16,22 +17,28 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * checkpoint in a fresh application ({@code mim.spark.max-restarts}).
  *
  * <p>With spark.step-sync the surviving workers wait at their next step for the lost one, and hold the slots that
- * Spark would rerun its task in. So there the watch cancels the running jobs at once, the fit fails, and the same
- * restart follows.
+ * Spark would rerun its task in; a rerun task would start its partition from the first step while they wait at a
+ * later one. So there the watch cancels the running jobs at once when an executor is lost or a task fails (a
+ * diverged worker, an exception), the fit fails, and the same restart, or the divergence report, follows.
  */
 final class ExecutorWatch extends SparkListener {
     private final List<String> removed = new CopyOnWriteArrayList<>();
-    private final SparkContext cancelOnLoss;
+    private final SparkContext cancelOnFailure;
 
-    /** @param cancelOnLoss the context whose jobs a loss cancels, or null to let them run on */
-    ExecutorWatch(SparkContext cancelOnLoss) {
-        this.cancelOnLoss = cancelOnLoss;
+    /** @param cancelOnFailure the context whose jobs a lost executor or a failed task cancels, or null to let them run on */
+    ExecutorWatch(SparkContext cancelOnFailure) {
+        this.cancelOnFailure = cancelOnFailure;
     }
 
     @Override
     public void onExecutorRemoved(SparkListenerExecutorRemoved e) {
         removed.add("executor " + e.executorId() + " (" + e.reason() + ")");
-        if (cancelOnLoss != null) cancelOnLoss.cancelAllJobs();
+        if (cancelOnFailure != null) cancelOnFailure.cancelAllJobs();
+    }
+
+    @Override
+    public void onTaskEnd(SparkListenerTaskEnd e) {
+        if (cancelOnFailure != null && !(e.reason() instanceof org.apache.spark.Success$)) cancelOnFailure.cancelAllJobs();
     }
 
     /** Executors removed so far; compare sizes before and after a fit. */

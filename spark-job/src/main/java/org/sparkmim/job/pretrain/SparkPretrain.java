@@ -101,7 +101,7 @@ public final class SparkPretrain {
         // Workers' own iteration counters are not the global step (see GlobalStepLr): the LR follows ours.
         GlobalStepLr lrClock = new GlobalStepLr(step);
         if (!"shared".equals(s.sync())) lrClock.followDriver(graph.getConfiguration());
-        WorkerProgress inChunk = new WorkerProgress(total, bpw, s.progressSeconds());
+        WorkerProgress inChunk = new WorkerProgress(total, bpw, s.progressSeconds(), "shared".equals(s.sync()) ? s.workers() : 1);
         List<org.deeplearning4j.optimize.api.TrainingListener> listeners =
                 new java.util.ArrayList<>(List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk));
         if ("shared".equals(s.sync()) && s.localCatchUp()) listeners.add(LocalCatchUp.listener());

@@ -28,14 +28,17 @@ public final class WorkerProgress extends BaseTrainingListener implements Serial
     private final long totalSteps;
     private final int batchPerWorker;
     private final double everySeconds;
+    private final int workers;
     // transient: a deserialized copy starts with started = false (field initializers do not run on that path)
     private transient boolean started;
-    private transient long lastNanos, lastStep;
+    private transient long lastNanos, lastStep, stepsSeen, receivedAtStart;
 
-    public WorkerProgress(long totalSteps, int batchPerWorker, double everySeconds) {
+    /** @param workers gradient sharing's workers: each line also counts the updates received from the others */
+    public WorkerProgress(long totalSteps, int batchPerWorker, double everySeconds, int workers) {
         this.totalSteps = totalSteps;
         this.batchPerWorker = batchPerWorker;
         this.everySeconds = everySeconds;
+        this.workers = workers;
     }
 
     @Override
@@ -46,17 +49,28 @@ public final class WorkerProgress extends BaseTrainingListener implements Serial
             started = true;
             lastNanos = now;
             lastStep = global;
+            stepsSeen = 0;
+            receivedAtStart = workers > 1 ? WorkerUpdates.received() : 0;
             return;
         }
+        stepsSeen++;
         double secs = (now - lastNanos) / 1e9;
         if (secs < everySeconds) return;
         double stepsPerSec = (global - lastStep) / secs;
         lastNanos = now;
         lastStep = global;
+        // one message per other worker and step (unless a step had nothing above the threshold): the shortfall is
+        // what is still in flight, or was lost
+        String others = "";
+        if (workers > 1) {
+            long got = WorkerUpdates.received() - receivedAtStart, want = (long) (workers - 1) * stepsSeen;
+            others = String.format(java.util.Locale.ROOT, ", updates from the other workers %d of %d (%d behind)",
+                    got, want, want - got);
+        }
         LOG.info(String.format(java.util.Locale.ROOT,
-                "worker %s: step %d/%d (%.0f%%), loss %.4f, %.2f steps/s = %.0f img/s per worker, ETA ~%s",
+                "worker %s: step %d/%d (%.0f%%), loss %.4f, %.2f steps/s = %.0f img/s per worker, ETA ~%s%s",
                 executorId(), global, totalSteps, 100.0 * global / totalSteps, Trainer.dataLoss((ComputationGraph) model), stepsPerSec,
-                stepsPerSec * batchPerWorker, Trainer.human(Math.max(0, totalSteps - global) / stepsPerSec)));
+                stepsPerSec * batchPerWorker, Trainer.human(Math.max(0, totalSteps - global) / stepsPerSec), others));
     }
 
     private static String executorId() {

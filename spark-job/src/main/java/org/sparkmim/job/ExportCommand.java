@@ -1,0 +1,94 @@
+package org.sparkmim.job;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.sparkmim.model.eval.Encoders;
+import org.sparkmim.model.export.Safetensors;
+import org.sparkmim.model.export.TimmVit;
+import org.sparkmim.model.train.Checkpoints;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * The pretrained encoder for the PyTorch world: a checkpoint's ViT encoder as a safetensors file under timm's
+ * VisionTransformer names ({@link TimmVit}), and beside it a JSON with timm's constructor arguments, the input
+ * normalization and the provenance (source checkpoint and its SHA-256, config fingerprint, method, step).
+ */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Write a checkpoint's ViT encoder as safetensors in timm's VisionTransformer layout, with a JSON "
+                + "of timm's constructor arguments and the provenance beside it.")
+public class ExportCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Option(names = "--checkpoint", required = true, description = "A checkpoint (.zip) or a run directory (its newest checkpoint).")
+    Path checkpoint;
+
+    @Option(names = "--out", required = true, description = "The file to write, ending in .safetensors; FILE.json is written beside it.")
+    Path out;
+
+    @Option(names = "--format", defaultValue = "timm", description = "timm (safetensors in timm's VisionTransformer layout). Default: ${DEFAULT-VALUE}.")
+    String format;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!"timm".equals(format)) {
+            throw new IllegalArgumentException("--format " + format + " is not supported: allowed timm");
+        }
+        if (!out.getFileName().toString().endsWith(".safetensors")) {
+            throw new IllegalArgumentException("--out " + out + " must end in .safetensors");
+        }
+        Encoders.Loaded ck = Encoders.open(checkpoint, null, Map.of());
+        var m = ck.cfg().model;
+        LinkedHashMap<String, Safetensors.Tensor> sd = TimmVit.stateDict(ck.graph(), m);
+        LinkedHashMap<String, Object> args = TimmVit.constructorArgs(ck.graph(), m);
+        long params = sd.values().stream().mapToLong(t -> t.data().length).sum();
+
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");   // what safetensors' torch loader writes; timm's loaders read it
+        meta.put("source_checkpoint", ck.checkpoint().toAbsolutePath().toString());
+        meta.put("source_sha256", ck.sha256());
+        meta.put("config_fingerprint", ck.cfg().fingerprint());
+        meta.put("method", ck.cfg().method.name());
+        Safetensors.write(out, sd, meta);
+
+        LinkedHashMap<String, Object> side = new LinkedHashMap<>();
+        side.put("weights", out.getFileName().toString());
+        side.put("timm_args", args);
+        side.put("usage", "timm.create_model('vit_small_patch16_224', pretrained=False, **timm_args); "
+                + "model.load_state_dict(safetensors.torch.load_file(weights), strict=True); "
+                + "features = model.forward_head(model.forward_features(x), pre_logits=True)");
+        side.put("input", Map.of("layout", "NCHW float32, pixels in [0, 1] normalized per channel: (x - mean) / std",
+                "mean", ck.cfg().data.mean(), "std", ck.cfg().data.std(), "size", m.imageSize));
+        side.put("feature", "mean of the final-norm patch tokens (CLS excluded): evaluate's eval.feature = mean, eval.pool-grid = 1");
+        side.put("parameters", params);
+        side.put("source_checkpoint", ck.checkpoint().toAbsolutePath().toString());
+        side.put("source_sha256", ck.sha256());
+        side.put("step", Checkpoints.step(ck.checkpoint()));
+        side.put("method", ck.cfg().method.name());
+        side.put("config_fingerprint", ck.cfg().fingerprint());
+        side.put("architecture_fingerprint", ck.cfg().architectureFingerprint());
+        Path json = sidecar(out);
+        Path tmp = json.resolveSibling("." + json.getFileName() + ".tmp");
+        JSON.writeValue(tmp.toFile(), side);
+        Files.move(tmp, json, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+
+        System.err.printf("export: %s (%d tensors, %,d parameters, %s) and %s%n", out, sd.size(), params,
+                ck.cfg().method.name(), json);
+        new Summary("export").put("checkpoint", ck.checkpoint().toAbsolutePath().toString()).put("out", out.toAbsolutePath().toString())
+                .put("json", json.toAbsolutePath().toString()).put("tensors", sd.size()).put("parameters", params)
+                .put("source_sha256", ck.sha256()).print();
+        return ExitCodes.OK;
+    }
+
+    /** model.safetensors → model.json */
+    static Path sidecar(Path out) {
+        String n = out.getFileName().toString();
+        return out.resolveSibling(n.substring(0, n.length() - ".safetensors".length()) + ".json");
+    }
+}

@@ -1,0 +1,154 @@
+package org.sparkmim.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.sparkmim.model.data.FashionMnist;
+import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.eval.EvalBatches;
+import org.sparkmim.model.eval.Encoders;
+import org.sparkmim.model.export.Safetensors;
+import org.sparkmim.model.method.Batch;
+import org.sparkmim.model.method.FeatureSpec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+/**
+ * {@code export}: a pretrained checkpoint's encoder in timm's layout, loaded by real timm and PyTorch
+ * (spark-job/src/test/python/timm_interop.py) with {@code load_state_dict(strict=True)}; timm's pooled features of
+ * 64 bundled test images must equal evaluate's mean feature within 1e-4.
+ *
+ * <p>The Python side: {@code MIM_TIMM_PYTHON} (set by .ci/run, which installs Debian's torch 1.13 + torchvision and
+ * timm + safetensors from the package mirror); when unset, ~/.cache/mim-peer/venv-timm (made by the PyTorch peer's
+ * {@code setup.sh --timm}) is tried, and without either the interop test is skipped on this machine. With
+ * MIM_TIMM_PYTHON set, a missing timm fails it.
+ */
+class ExportCommandTest {
+    static final int IMAGES = 64;
+    @TempDir
+    static Path tmp;
+    static Path run;
+
+    @BeforeAll
+    static void pretrain() {
+        CliTest.Run r = CliTest.run("pretrain", "--engine", "jvm", "--set", "model.dim=32", "--set", "model.depth=2",
+                "--set", "model.heads=2", "--set", "model.patch=7", "--set", "optim.batch=32", "--set", "optim.steps=12",
+                "--set", "data.train-limit=512", "--set", "run.dir=" + tmp, "--set", "run.name=src",
+                "--set", "eval.online-knn-every=0");
+        assertThat(r.code()).as(r.err()).isZero();
+        run = tmp.resolve("src");
+    }
+
+    static Path python() {
+        String env = System.getenv("MIM_TIMM_PYTHON");
+        if (env != null && !env.isBlank()) return Path.of(env);
+        Path peer = Path.of(System.getProperty("user.home"), ".cache/mim-peer/venv-timm/bin/python");
+        return Files.isExecutable(peer) ? peer : null;
+    }
+
+    @Test
+    void timmLoadsTheExportStrictlyAndGivesEvaluatesFeatures() throws Exception {
+        Path out = tmp.resolve("enc.safetensors");
+        CliTest.Run r = CliTest.run("export", "--checkpoint", run.toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Map<String, Safetensors.Tensor> sd = Safetensors.read(out);
+        // timm's names and torch's layouts: 4 + 12 per block + 2 tensors
+        assertThat(sd).hasSize(4 + 12 * 2 + 2);
+        assertThat(sd.get("patch_embed.proj.weight").shape()).containsExactly(32, 1, 7, 7);
+        assertThat(sd.get("pos_embed").shape()).containsExactly(1, 17, 32);
+        assertThat(sd.get("blocks.1.attn.qkv.weight").shape()).containsExactly(96, 32);
+        assertThat(sd.get("blocks.1.mlp.fc1.weight").shape()).containsExactly(128, 32);
+        assertThat(sd.get("norm.weight").shape()).containsExactly(32);
+        JsonNode side = new ObjectMapper().readTree(tmp.resolve("enc.json").toFile());
+        Encoders.Loaded ck = Encoders.open(run, null, Map.of());
+        assertThat(side.get("source_sha256").asText()).isEqualTo(ck.sha256());
+        assertThat(side.at("/timm_args/patch_size").asInt()).isEqualTo(7);
+        assertThat(Safetensors.metadata(out)).containsEntry("source_sha256", ck.sha256());
+
+        // evaluate's features of 64 bundled test images, and the exact normalized input they came from, NCHW
+        ImageSet test = FashionMnist.load(FashionMnist.locate(""), "test");
+        Batch b = EvalBatches.of(ck.cfg(), test, 0, IMAGES, 0);
+        INDArray feats = ck.method().features(ck.graph(), b, FeatureSpec.MEAN);
+        int s = b.height(), c = b.channels();
+        float[] nchw = new float[b.pixels().length];
+        for (int i = 0; i < IMAGES; i++)
+            for (int y = 0; y < s; y++)
+                for (int x = 0; x < s; x++)
+                    for (int ch = 0; ch < c; ch++)
+                        nchw[((i * c + ch) * s + y) * s + x] = b.pixels()[((i * s + y) * s + x) * c + ch];
+        Map<String, Safetensors.Tensor> probe = new LinkedHashMap<>();
+        probe.put("x", new Safetensors.Tensor(new long[]{IMAGES, c, s, s}, nchw));
+        probe.put("features", new Safetensors.Tensor(feats.shape(), feats.dup('c').data().asFloat()));
+        Path probeFile = tmp.resolve("probe.safetensors");
+        Safetensors.write(probeFile, probe, Map.of());
+
+        Path py = python();
+        assumeThat(py).as("a Python with torch and timm: set MIM_TIMM_PYTHON (.ci/run does) or run "
+                + "peer-torch's setup.sh --timm").isNotNull();
+        Path script = Path.of("src/test/python/timm_interop.py").toAbsolutePath();
+        Process p = new ProcessBuilder(py.toString(), script.toString(), out.toString(), tmp.resolve("enc.json").toString(),
+                probeFile.toString()).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
+        assertThat(p.exitValue()).as("timm_interop.py:\n%s", output).isZero();
+        String[] lines = output.strip().split("\n");
+        JsonNode res = new ObjectMapper().readTree(lines[lines.length - 1]);
+        assertThat(res.get("images").asInt()).isEqualTo(IMAGES);
+        assertThat(res.get("dim").asInt()).isEqualTo(32);
+        assertThat(res.get("max_abs_diff").asDouble()).isLessThanOrEqualTo(1e-4);
+        // the features are not trivially small: the match means something
+        assertThat(res.get("feature_abs_max").asDouble()).isGreaterThan(0.1);
+    }
+
+    @Test
+    void aWrongOutputNameOrFormatIsRefusedAndWritesNothing() {
+        CliTest.Run r = CliTest.run("export", "--checkpoint", run.toString(), "--out", tmp.resolve("enc.bin").toString());
+        assertThat(r.code()).isNotZero();
+        assertThat(r.err()).contains("--out").contains("must end in .safetensors");
+        assertThat(tmp.resolve("enc.bin")).doesNotExist();
+        CliTest.Run f = CliTest.run("export", "--checkpoint", run.toString(), "--out", tmp.resolve("x.safetensors").toString(),
+                "--format", "onnx");
+        assertThat(f.code()).isNotZero();
+        assertThat(f.err()).contains("--format onnx").contains("allowed timm");
+        assertThat(tmp.resolve("x.safetensors")).doesNotExist();
+    }
+
+    @Test
+    void aMissingCheckpointIsNamed() {
+        Path none = tmp.resolve("no-such-run");
+        CliTest.Run r = CliTest.run("export", "--checkpoint", none.toString(), "--out", tmp.resolve("y.safetensors").toString());
+        assertThat(r.code()).isNotZero();
+        assertThat(r.err()).contains(none.toString());
+    }
+
+    @Test
+    void safetensorsRoundTripsThroughItsOwnReader() throws Exception {
+        Path f = tmp.resolve("rt.safetensors");
+        Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
+        t.put("a", new Safetensors.Tensor(new long[]{2, 3}, new float[]{1, 2, 3, 4, 5, -6.5f}));
+        t.put("b.c", new Safetensors.Tensor(new long[]{1}, new float[]{Float.MIN_VALUE}));
+        Safetensors.write(f, t, Map.of("k", "v"));
+        var back = Safetensors.read(f);
+        assertThat(back.keySet()).containsExactly("a", "b.c");
+        assertThat(back.get("a").data()).containsExactly(1, 2, 3, 4, 5, -6.5f);
+        assertThat(back.get("b.c").data()).containsExactly(Float.MIN_VALUE);
+        assertThat(Safetensors.metadata(f)).containsEntry("k", "v");
+        // header: 8-byte little-endian length, padded to 8
+        byte[] raw = Files.readAllBytes(f);
+        long n = java.nio.ByteBuffer.wrap(raw, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        assertThat(n % 8).isZero();
+        assertThat(raw.length).isEqualTo(8 + n + 4 * 7);
+        assertThat(List.of(tmp.toFile().list())).noneMatch(x -> x.endsWith(".tmp"));
+    }
+}

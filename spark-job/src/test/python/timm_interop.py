@@ -1,0 +1,28 @@
+"""Interop check for `spark-mim export` (test tooling, not part of the product).
+
+timm builds the encoder from the JSON beside the export, loads the safetensors strictly, and computes the pooled
+features of the probe images that the Java test wrote; they must match this product's evaluate features.
+
+usage: timm_interop.py WEIGHTS.safetensors WEIGHTS.json PROBE.safetensors   (PROBE holds x [B,C,H,W], features [B,D])
+prints one JSON line; exit 0 when the largest absolute difference is within 1e-4.
+"""
+import json
+import sys
+
+import timm
+import torch
+from safetensors.torch import load_file
+
+weights, side, probe = sys.argv[1:4]
+meta = json.load(open(side))
+# the architecture comes from timm_args; the name only picks VisionTransformer, whose defaults they override
+model = timm.create_model("vit_small_patch16_224", pretrained=False, **meta["timm_args"])
+model.load_state_dict(load_file(weights), strict=True)
+model.eval()
+t = load_file(probe)
+with torch.no_grad():
+    f = model.forward_head(model.forward_features(t["x"]), pre_logits=True)
+diff = (f - t["features"]).abs().max().item()
+print(json.dumps({"timm": timm.__version__, "torch": torch.__version__, "images": int(t["x"].shape[0]),
+                  "dim": int(f.shape[1]), "max_abs_diff": diff, "feature_abs_max": t["features"].abs().max().item()}))
+sys.exit(0 if diff <= 1e-4 else 1)
