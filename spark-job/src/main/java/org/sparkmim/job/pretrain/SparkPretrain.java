@@ -105,7 +105,9 @@ public final class SparkPretrain {
         List<org.deeplearning4j.optimize.api.TrainingListener> listeners =
                 new java.util.ArrayList<>(List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk));
         if ("shared".equals(s.sync()) && s.localCatchUp()) listeners.add(LocalCatchUp.listener());
-        if (s.stepSynced()) listeners.add(new StepSync(s.stepSync(), s.workers())); // after the step's own work
+        if (s.stepSynced() || s.stepSleepMs() > 0) {  // after the step's own work
+            listeners.add(new StepSync(s.stepSynced() ? s.stepSync() : 0, s.workers(), s.stepSleepMs()));
+        }
         sg.setListeners(listeners);
 
         MultiDataSet probe = method.prepare(Trainer.batch(source.probe(s.probeImages()), 0, cfg));

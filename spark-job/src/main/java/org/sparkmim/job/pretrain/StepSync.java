@@ -52,18 +52,33 @@ public final class StepSync extends BaseTrainingListener implements Serializable
 
     private final int every;
     private final int workers;
+    private final long sleepMs;
 
     /**
      * @param every   k: wait after every k-th global step; 0 = never (DL4J's unbounded asynchrony)
      * @param workers the workers of every chunk (spark.workers); below 2 nothing waits
+     * @param sleepMs debug.step-sleep-ms: a pause after every step, before the wait (experiments on step speed)
      */
-    public StepSync(int every, int workers) {
+    public StepSync(int every, int workers, long sleepMs) {
         this.every = every;
         this.workers = workers;
+        this.sleepMs = sleepMs;
+    }
+
+    public StepSync(int every, int workers) {
+        this(every, workers, 0);
     }
 
     @Override
     public void iterationDone(Model model, int iteration, int epoch) {
+        if (sleepMs > 0) {
+            try {
+                Thread.sleep(sleepMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
         if (every <= 0 || workers < 2) return;
         TaskContext task = TaskContext.get();
         if (task == null) return;                                   // not inside a Spark task
