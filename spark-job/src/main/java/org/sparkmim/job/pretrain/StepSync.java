@@ -53,20 +53,22 @@ public final class StepSync extends BaseTrainingListener implements Serializable
     private final int every;
     private final int workers;
     private final long sleepMs;
+    private final long staggerMs;
 
     /**
      * @param every   k: wait after every k-th global step; 0 = never (DL4J's unbounded asynchrony)
      * @param workers the workers of every chunk (spark.workers); below 2 nothing waits
      * @param sleepMs debug.step-sleep-ms: a pause after every step, before the wait (experiments on step speed)
      */
-    public StepSync(int every, int workers, long sleepMs) {
+    public StepSync(int every, int workers, long sleepMs, long staggerMs) {
         this.every = every;
         this.workers = workers;
         this.sleepMs = sleepMs;
+        this.staggerMs = staggerMs;
     }
 
     public StepSync(int every, int workers) {
-        this(every, workers, 0);
+        this(every, workers, 0, 0);
     }
 
     @Override
@@ -90,6 +92,13 @@ public final class StepSync extends BaseTrainingListener implements Serializable
         if (!Boolean.TRUE.equals(ok)) {
             throw new IllegalStateException("step-sync: the driver released step " + done + " of stage " + a.group()
                     + " before all " + workers + " workers arrived (the chunk failed or was cancelled)");
+        }
+        if (staggerMs > 0 && task.partitionId() > 0) {           // diagnostic: do not send at the same instant
+            try {
+                Thread.sleep(staggerMs * task.partitionId());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
