@@ -103,6 +103,7 @@ class ExportCommandTest {
         assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
         assertThat(p.exitValue()).as("timm_interop.py:\n%s", output).isZero();
         String[] lines = output.strip().split("\n");
+        System.err.println("timm_interop.py: " + lines[lines.length - 1]);
         JsonNode res = new ObjectMapper().readTree(lines[lines.length - 1]);
         assertThat(res.get("images").asInt()).isEqualTo(IMAGES);
         assertThat(res.get("dim").asInt()).isEqualTo(32);
@@ -122,6 +123,14 @@ class ExportCommandTest {
         assertThat(f.code()).isNotZero();
         assertThat(f.err()).contains("--format onnx").contains("allowed timm");
         assertThat(tmp.resolve("x.safetensors")).doesNotExist();
+    }
+
+    @Test
+    void aResNetCheckpointIsRefusedWithItsBackboneNamed() {
+        var resnet = org.sparkmim.model.config.MimConfig.load(Map.of("model.backbone", "resnet", "method.name", "a2mim")).model;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> org.sparkmim.model.export.TimmVit.stateDict(null, resnet))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("needs a ViT checkpoint").hasMessageContaining("model.backbone = resnet");
     }
 
     @Test

@@ -30,11 +30,15 @@ final class WorkerUpdates implements UpdatesHandler {
     // diagnostic: the last messages and their checksums at arrival, to see whether their memory changes later
     private final java.util.ArrayDeque<Object[]> recent = new java.util.ArrayDeque<>();
 
+    private final AtomicLong duplicates = new AtomicLong();
+
     @Override
     public void onNext(INDArray encoded) {
         received.incrementAndGet();
+        long sum = checksum(encoded);
         synchronized (recent) {
-            recent.addLast(new Object[]{encoded, checksum(encoded)});
+            for (Object[] r : recent) if ((Long) r[1] == sum) { duplicates.incrementAndGet(); break; }
+            recent.addLast(new Object[]{encoded, sum});
             if (recent.size() > 16) recent.removeFirst();
         }
     }
@@ -53,7 +57,8 @@ final class WorkerUpdates implements UpdatesHandler {
             n = INSTANCE.recent.size();
             for (Object[] r : INSTANCE.recent) if (checksum((INDArray) r[0]) != (Long) r[1]) changed++;
         }
-        return changed + " of the last " + n + " messages changed in memory since they arrived";
+        return changed + " of the last " + n + " messages changed in memory since they arrived, "
+                + INSTANCE.duplicates.get() + " received twice (same bytes as one of the 16 before)";
     }
 
     @Override
