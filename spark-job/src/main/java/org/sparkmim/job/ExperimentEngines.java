@@ -251,11 +251,12 @@ public class ExperimentEngines implements Callable<Integer> {
         Map<String, Object> prov = (Map<String, Object>) report.get("provenance");
         MimConfig stored = MimConfig.fromRendered(Files.readString(conf), conf.toString(), null, Map.of());
         // the JVM engine reads no spark.* key; a Spark row's Aeron port is the submit script's choice
-        String ignore = "-".equals(sync) ? "spark" : "spark.port";
+        // the JVM engine reads neither spark.* nor debug.* (the Spark job's fault injection and experiments)
+        List<String> ignore = "-".equals(sync) ? List.of("spark", "debug") : List.of("spark.port");
         if (((Number) prov.get("step")).longValue() != steps
                 // (home: written into configs by builds before it was excluded; never a setting)
-                || !MimConfig.sha256(stored.tree().withoutPath(ignore).withoutPath("home").root().render(com.typesafe.config.ConfigRenderOptions.concise())).equals(
-                        MimConfig.sha256(expected.tree().withoutPath(ignore).root().render(com.typesafe.config.ConfigRenderOptions.concise())))) {
+                || !MimConfig.sha256(without(stored.tree(), ignore).withoutPath("home").root().render(com.typesafe.config.ConfigRenderOptions.concise())).equals(
+                        MimConfig.sha256(without(expected.tree(), ignore).root().render(com.typesafe.config.ConfigRenderOptions.concise())))) {
             return null;
         }
         @SuppressWarnings("unchecked")
@@ -356,5 +357,10 @@ public class ExperimentEngines implements Callable<Integer> {
     private static String pct(Map<String, Object> floors, String kind, String key) {
         Object v = ((Map<String, Object>) floors.get(kind)).get(key);
         return String.format(Locale.ROOT, "%.2f", 100 * ((Number) v).doubleValue());
+    }
+
+    private static com.typesafe.config.Config without(com.typesafe.config.Config c, List<String> paths) {
+        for (String p : paths) c = c.withoutPath(p);
+        return c;
     }
 }
