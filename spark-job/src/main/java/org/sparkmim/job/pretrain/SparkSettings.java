@@ -15,7 +15,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                             boolean localCatchUp, String sharedLr, int averagingFrequency,
                             String approach, int chunksPerEpoch, int probeImages, String resume,
                             String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
-                            int nanAtChunk, long pauseInCheckpointMs, double progressSeconds, double timerSlackUs, int stepSync, long stepSleepMs, long stepStaggerMs) implements Serializable {
+                            int nanAtChunk, long pauseInCheckpointMs, double progressSeconds, double timerSlackUs, int stepSync, long stepSleepMs) implements Serializable {
 
     /** threshold = auto: NaN here, resolved from the LR schedule by {@link #thresholdAlgorithm}. */
     static final double AUTO = Double.NaN;
@@ -63,8 +63,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 num(s, "progress-seconds", 0, 86400),
                 num(s, "timer-slack-us", 0, 100_000),
                 (int) num(s, "step-sync", 0, 1_000_000),
-                (long) num(d, "step-sleep-ms", 0, 600_000),
-                (long) num(d, "step-stagger-ms", 0, 600_000));
+                (long) num(d, "step-sleep-ms", 0, 600_000));
         if (cfg.optim.batch() % r.workers != 0) {
             throw new IllegalArgumentException("config key mim.optim.batch = " + cfg.optim.batch() + " (from "
                     + cfg.tree().getValue("optim.batch").origin().description() + ") must be a multiple of mim.spark.workers = "
@@ -78,7 +77,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
     public SparkSettings resumingAuto() {
         return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, residualClip, localCatchUp, sharedLr, averagingFrequency, approach, chunksPerEpoch,
                 probeImages, "auto", controllerAddress, port, networkMask, minShmMb, maxRestarts, nanAtChunk,
-                pauseInCheckpointMs, progressSeconds, timerSlackUs, stepSync, stepSleepMs, stepStaggerMs);
+                pauseInCheckpointMs, progressSeconds, timerSlackUs, stepSync, stepSleepMs);
     }
 
     /**

@@ -23,21 +23,24 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Bounded staleness for gradient sharing (spark.step-sync): no worker starts step s + k before every worker has
- * finished step s.
+ * Bounded staleness for gradient sharing (spark.step-sync, default 0 = off): no worker starts step s + k before
+ * every worker has finished step s.
  *
- * <p>Why. DL4J's gradient sharing never waits: each worker trains its own partition as fast as it can and applies
- * the other workers' messages whenever they have arrived. The workers of a chunk do not start together (task
- * launch, JIT, data), and their speeds differ from minute to minute on shared hosts. Measured from the {@link
- * WorkerProgress} lines of a 2-worker run on the standalone cluster: up to 10 steps apart. Each worker then computes
- * its gradients at weights that lack the other's last updates, or that carry updates from the other's future.
+ * <p>Why it exists. DL4J's gradient sharing never waits: each worker trains its own partition as fast as it can and
+ * applies the other workers' messages whenever they have arrived. The workers of a chunk do not start together
+ * (task launch, JIT, data), and their speeds differ from minute to minute on shared hosts: from the {@link
+ * WorkerProgress} lines of a 2-worker run on the standalone cluster, up to 10 steps apart. That looked like the
+ * cause of the 2-worker gap to the JVM engine. Measured (docs/RESULTS.md, "Two workers in step"): with k = 1 the
+ * workers ran in step at full speed, every message arrived within the step, and the gap stayed (77.7-78.1 kNN
+ * against 78.7-78.8 unsynchronized and the JVM engine's 81.9). Only when the workers also idled 0.7-1 s per step
+ * did it close (81.7). So drift is not the cause, and this stays off by default; it remains for runs that need
+ * the workers in step, and for those experiments ({@code debug.step-sleep-ms}).
  *
  * <p>What. After every k-th global step (the same on every worker) each worker's training thread asks the driver's
  * {@link Coordinator} "arrived at step s" and blocks until all workers of the chunk have asked. Every worker has
  * sent its message of step s before it asks (DL4J encodes and sends inside the update), so with k = 1 each
- * worker's step s + 1 receives the others' step s while it computes its own: one step of staleness, the least an
- * asynchronous exchange allows. The bytes sent are unchanged; the cost is one RPC round trip per k steps plus the
- * wait for the slowest worker.
+ * worker's step s + 1 receives the others' step s while it computes its own: one step of staleness. The bytes sent
+ * are unchanged; the cost is one RPC round trip per k steps plus the wait for the slowest worker.
  *
  * <p>Not Spark's barrier mode: {@code BarrierTaskContext.barrier()} polls its RPC once a second (Spark 3.5), so a
  * barrier per step cost about a second per step (measured: 0.76 steps/s against 3). This asks Spark's RPC directly,
@@ -53,22 +56,20 @@ public final class StepSync extends BaseTrainingListener implements Serializable
     private final int every;
     private final int workers;
     private final long sleepMs;
-    private final long staggerMs;
 
     /**
      * @param every   k: wait after every k-th global step; 0 = never (DL4J's unbounded asynchrony)
      * @param workers the workers of every chunk (spark.workers); below 2 nothing waits
      * @param sleepMs debug.step-sleep-ms: a pause after every step, before the wait (experiments on step speed)
      */
-    public StepSync(int every, int workers, long sleepMs, long staggerMs) {
+    public StepSync(int every, int workers, long sleepMs) {
         this.every = every;
         this.workers = workers;
         this.sleepMs = sleepMs;
-        this.staggerMs = staggerMs;
     }
 
     public StepSync(int every, int workers) {
-        this(every, workers, 0, 0);
+        this(every, workers, 0);
     }
 
     @Override
@@ -93,13 +94,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
             throw new IllegalStateException("step-sync: the driver released step " + done + " of stage " + a.group()
                     + " before all " + workers + " workers arrived (the chunk failed or was cancelled)");
         }
-        if (staggerMs > 0 && task.partitionId() > 0) {           // diagnostic: do not send at the same instant
-            try {
-                Thread.sleep(staggerMs * task.partitionId());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+
     }
 
     private static RpcEndpointRef ref;

@@ -64,8 +64,8 @@ public final class WorkerProgress extends BaseTrainingListener implements Serial
         String others = "";
         if (workers > 1) {
             long got = WorkerUpdates.received() - receivedAtStart, want = (long) (workers - 1) * stepsSeen;
-            others = String.format(java.util.Locale.ROOT, ", updates from the other workers %d of %d (%d behind); %s",
-                    got, want, want - got, WorkerUpdates.changedSinceArrival());
+            others = String.format(java.util.Locale.ROOT, ", updates from the other workers %d of %d (%d behind)",
+                    got, want, want - got);
         }
         LOG.info(String.format(java.util.Locale.ROOT,
                 "worker %s: step %d/%d (%.0f%%), loss %.4f, %.2f steps/s = %.0f img/s per worker, ETA ~%s%s",

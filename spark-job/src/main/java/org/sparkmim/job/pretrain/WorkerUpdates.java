@@ -27,38 +27,9 @@ final class WorkerUpdates implements UpdatesHandler {
         return INSTANCE.received.get();
     }
 
-    // diagnostic: the last messages and their checksums at arrival, to see whether their memory changes later
-    private final java.util.ArrayDeque<Object[]> recent = new java.util.ArrayDeque<>();
-
-    private final AtomicLong duplicates = new AtomicLong();
-
     @Override
     public void onNext(INDArray encoded) {
         received.incrementAndGet();
-        long sum = checksum(encoded);
-        synchronized (recent) {
-            for (Object[] r : recent) if ((Long) r[1] == sum) { duplicates.incrementAndGet(); break; }
-            recent.addLast(new Object[]{encoded, sum});
-            if (recent.size() > 16) recent.removeFirst();
-        }
-    }
-
-    private static long checksum(INDArray a) {
-        int[] v = a.data().asInt();
-        long h = 1;
-        for (int x : v) h = 31 * h + x;
-        return h;
-    }
-
-    /** Of the last (up to 16) messages received, how many hold other bytes now than when they arrived. */
-    static String changedSinceArrival() {
-        int changed = 0, n;
-        synchronized (INSTANCE.recent) {
-            n = INSTANCE.recent.size();
-            for (Object[] r : INSTANCE.recent) if (checksum((INDArray) r[0]) != (Long) r[1]) changed++;
-        }
-        return changed + " of the last " + n + " messages changed in memory since they arrived, "
-                + INSTANCE.duplicates.get() + " received twice (same bytes as one of the 16 before)";
     }
 
     @Override
