@@ -75,8 +75,30 @@ class ExportCommandTest {
         assertThat(side.get("source_sha256").asText()).isEqualTo(ck.sha256());
         assertThat(side.at("/timm_args/patch_size").asInt()).isEqualTo(7);
         assertThat(Safetensors.metadata(out)).containsEntry("source_sha256", ck.sha256());
+        interop(run, out, 32);
+    }
 
-        // evaluate's features of 64 bundled test images, and the exact normalized input they came from, NCHW
+    /** Every ViT method's encoder exports the same way: SBAM (its patch projection embeds all patches), ROPIM, A2MIM, EMAE. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"sbam", "ropim", "a2mim", "emae"})
+    void otherMethodsExportToTheSameFeatures(String method) throws Exception {
+        CliTest.Run t = CliTest.run("pretrain", "--engine", "jvm", "--set", "method.name=" + method, "--set", "model.dim=32",
+                "--set", "model.depth=1", "--set", "model.heads=2", "--set", "model.patch=7", "--set", "optim.batch=32",
+                "--set", "optim.steps=4", "--set", "data.train-limit=256", "--set", "run.dir=" + tmp,
+                "--set", "run.name=" + method, "--set", "eval.online-knn-every=0");
+        assertThat(t.code()).as(t.err()).isZero();
+        Path out = tmp.resolve(method + ".safetensors");
+        CliTest.Run r = CliTest.run("export", "--checkpoint", tmp.resolve(method).toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        interop(tmp.resolve(method), out, 32);
+    }
+
+    /**
+     * evaluate's mean feature of 64 bundled test images, the exact normalized input it came from (NCHW), and
+     * timm's features of that input from the export: equal within 1e-4.
+     */
+    static void interop(Path runDir, Path out, int dim) throws Exception {
+        Encoders.Loaded ck = Encoders.open(runDir, null, Map.of());
         ImageSet test = FashionMnist.load(FashionMnist.locate(""), "test");
         Batch b = EvalBatches.of(ck.cfg(), test, 0, IMAGES, 0);
         INDArray feats = ck.method().features(ck.graph(), b, FeatureSpec.MEAN);
@@ -90,23 +112,23 @@ class ExportCommandTest {
         Map<String, Safetensors.Tensor> probe = new LinkedHashMap<>();
         probe.put("x", new Safetensors.Tensor(new long[]{IMAGES, c, s, s}, nchw));
         probe.put("features", new Safetensors.Tensor(feats.shape(), feats.dup('c').data().asFloat()));
-        Path probeFile = tmp.resolve("probe.safetensors");
+        Path probeFile = out.resolveSibling(out.getFileName() + ".probe.safetensors");
         Safetensors.write(probeFile, probe, Map.of());
 
         Path py = python();
         assumeThat(py).as("a Python with torch and timm: set MIM_TIMM_PYTHON (.ci/run does) or run "
                 + "peer-torch's setup.sh --timm").isNotNull();
         Path script = Path.of("src/test/python/timm_interop.py").toAbsolutePath();
-        Process p = new ProcessBuilder(py.toString(), script.toString(), out.toString(), tmp.resolve("enc.json").toString(),
+        Process p = new ProcessBuilder(py.toString(), script.toString(), out.toString(), ExportCommand.sidecar(out).toString(),
                 probeFile.toString()).redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes());
         assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
         assertThat(p.exitValue()).as("timm_interop.py:\n%s", output).isZero();
         String[] lines = output.strip().split("\n");
-        System.err.println("timm_interop.py: " + lines[lines.length - 1]);
+        System.err.println("timm_interop.py " + out.getFileName() + ": " + lines[lines.length - 1]);
         JsonNode res = new ObjectMapper().readTree(lines[lines.length - 1]);
         assertThat(res.get("images").asInt()).isEqualTo(IMAGES);
-        assertThat(res.get("dim").asInt()).isEqualTo(32);
+        assertThat(res.get("dim").asInt()).isEqualTo(dim);
         assertThat(res.get("max_abs_diff").asDouble()).isLessThanOrEqualTo(1e-4);
         // the features are not trivially small: the match means something
         assertThat(res.get("feature_abs_max").asDouble()).isGreaterThan(0.1);
