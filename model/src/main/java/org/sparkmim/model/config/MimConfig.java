@@ -29,6 +29,7 @@ public final class MimConfig {
     public final DataConfig data;
     public final RunConfig run;
     public final EvalConfig eval;
+    public final FinetuneConfig finetune;
 
     /**
      * @param block block-masking shape (masking = block)
@@ -183,6 +184,22 @@ public final class MimConfig {
         }
     }
 
+    /**
+     * The finetune job (method.name = finetune): where the encoder comes from, and MAE's fine-tuning recipe knobs.
+     *
+     * @param source      the pretraining checkpoint whose encoder initializes the model ("" = none)
+     * @param fromScratch train from the random init of run.seed instead (the baseline)
+     * @param layerDecay  layer-wise LR decay factor in (0, 1]
+     * @param classes     classifier outputs (0 = not set; required >= 2 for method.name = finetune)
+     * @param evalEvery   test-split top-1 every this many epochs (and at the end)
+     */
+    public record FinetuneConfig(String source, boolean fromScratch, double layerDecay, double labelSmoothing,
+                                 String pool, int classes, int evalEvery) {
+        public boolean cls() {
+            return "cls".equals(pool);
+        }
+    }
+
     private MimConfig(Config full) {
         this.root = full.getConfig("mim");
         Config m = root.getConfig("model");
@@ -242,7 +259,7 @@ public final class MimConfig {
         MapetConfig mapet = new MapetConfig(range(me, "mapet.context-ratio", 1e-6, 0.999999, "in (0, 1)"),
                 me.getIsNull("mapet.tokens") ? "" : me.getString("mapet.tokens"),
                 range(me, "mapet.layer-scale", 0, 1e6, ">= 0 (0 = no LayerScale)"));
-        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam", "ropim", "a2mim", "mapet")),
+        this.method = new MethodConfig(str(me, "name", List.of("mae", "emae", "sbam", "ropim", "a2mim", "mapet", "finetune")),
                 range(me, "mask-ratio", 0.0, 0.999, "0 <= mask-ratio < 1"),
                 str(me, "masking", List.of("random", "block")), me.getBoolean("norm-pix"), block, emae, sbam, ropim, a2mim, mapet);
         checkMethodFitsModel(me, method, mc);
@@ -302,6 +319,23 @@ public final class MimConfig {
                 (int) range(e, "online-bank", 1, Integer.MAX_VALUE, ">= 1"),
                 (int) range(e, "online-queries", 1, Integer.MAX_VALUE, ">= 1"),
                 (int) range(e, "recon-every", 0, 1e6, ">= 0 (0 = off)"), (int) range(e, "recon-images", 1, 64, "in [1, 64]"));
+
+        Config f = root.getConfig("finetune");
+        this.finetune = new FinetuneConfig(f.getString("source"), f.getBoolean("from-scratch"),
+                range(f, "layer-decay", 1e-6, 1, "in (0, 1] (1 = no layer-wise decay)"),
+                range(f, "label-smoothing", 0, 0.999999, "in [0, 1)"), str(f, "pool", List.of("mean", "cls")),
+                (int) range(f, "classes", 0, 1 << 20, "0 (not set) or >= 2"),
+                (int) range(f, "eval-every", 1, 1e6, ">= 1"));
+        if (method.name().equals("finetune")) {
+            if (finetune.classes() < 2) {
+                throw err(f, "classes", finetune.classes(), ">= 2 with method.name = finetune (the finetune job sets "
+                        + "it from the dataset's classes)");
+            }
+            if (finetune.source().isEmpty() && !finetune.fromScratch()) {
+                throw err(f, "source", "\"\"", "a pretraining checkpoint with method.name = finetune, unless "
+                        + "mim.finetune.from-scratch = true");
+            }
+        }
     }
 
     /** eval.probe-lrs: a non-empty list of learning rates in [1e-8, 10]. */
@@ -334,6 +368,10 @@ public final class MimConfig {
     /** Cross-section rules between method and model: fail at load, naming the key, not mid-run. */
     private static void checkMethodFitsModel(Config me, MethodConfig m, ModelConfig mc) {
         int n = mc.tokens();
+        if (mc.isResNet() && m.name().equals("finetune")) {
+            throw err(me, "name", m.name(), "a ViT checkpoint (model.backbone = vit) for fine-tuning: fine-tuning the "
+                    + "ResNet backbone is not built yet");
+        }
         if (mc.isResNet() && !BACKBONE_AGNOSTIC.contains(m.name())) {
             throw err(me, "name", m.name(), "a method that runs on model.backbone = resnet: one of " + BACKBONE_AGNOSTIC
                     + ". " + m.name() + " needs a ViT (it drops, sketches or pairs tokens of a Transformer encoder); "
@@ -489,7 +527,7 @@ public final class MimConfig {
 
     private static String keyPath(Config c, String key) {
         // Config subtrees do not know their path; every caller passes a subtree of mim.<section>
-        for (String s : List.of("model", "method", "optim", "data", "run", "eval")) {
+        for (String s : List.of("model", "method", "optim", "data", "run", "eval", "finetune")) {
             // find which section holds this exact key (names are unique across sections)
             if (reference().hasPathOrNull("mim." + s + "." + key)) return "mim." + s + "." + key;
         }

@@ -114,16 +114,26 @@ public final class MaeGraph {
     public static void addEncoder(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m, IUpdater updater,
                                   double weightDecay, String embedded, String keyBias,
                                   java.util.function.BiFunction<Integer, String, String> beforeBlock) {
+        addEncoder(gb, m, i -> updater, weightDecay, embedded, keyBias, beforeBlock);
+    }
+
+    /**
+     * As above with an updater per layer: {@code updaterOf.apply(i)} for block i, {@code apply(m.depth)} for the
+     * final norm (fine-tuning's layer-wise LR decay).
+     */
+    public static void addEncoder(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m,
+                                  java.util.function.IntFunction<IUpdater> updaterOf, double weightDecay, String embedded,
+                                  String keyBias, java.util.function.BiFunction<Integer, String, String> beforeBlock) {
         String prev = embedded;
         for (int i = 0; i < m.depth; i++) {
             if (beforeBlock != null) prev = beforeBlock.apply(i, prev);
             String name = "enc" + i;
-            var blk = opt(new TransformerBlock(m.dim, m.heads), updater, weightDecay);
+            var blk = opt(new TransformerBlock(m.dim, m.heads), updaterOf.apply(i), weightDecay);
             if (keyBias != null) gb.addVertex(name, blk, prev, keyBias);
             else gb.addVertex(name, blk, prev);
             prev = name;
         }
-        gb.addVertex(LATENT, opt(new LayerNormVertex(m.dim), updater, weightDecay), prev);
+        gb.addVertex(LATENT, opt(new LayerNormVertex(m.dim), updaterOf.apply(m.depth), weightDecay), prev);
     }
 
     /** {@link #LATENT} + slot [B,N] → dec_embed → dec blocks → dec_norm → {@link #TOKENS} [B,N,Dd]. */

@@ -19,8 +19,9 @@ public final class Methods {
             case "ropim" -> new RopimMethod(cfg.model, cfg.method);
             case "a2mim" -> new A2mimMethod(cfg.model, cfg.method);
             case "mapet" -> new org.sparkmim.model.mapet.MapetMethod(cfg.model, cfg.method);
+            case "finetune" -> new org.sparkmim.model.finetune.FinetuneMethod(cfg.model, cfg.finetune);
             default -> throw new IllegalArgumentException("method.name=" + cfg.method.name()
-                    + " is not known; allowed: mae, emae, sbam, ropim, a2mim, mapet");
+                    + " is not known; allowed: mae, emae, sbam, ropim, a2mim, mapet, finetune");
         };
     }
 }

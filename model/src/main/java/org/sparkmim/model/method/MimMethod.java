@@ -51,6 +51,13 @@ public interface MimMethod {
         return features(graph, batch, cls ? FeatureSpec.CLS : FeatureSpec.MEAN);
     }
 
+    /**
+     * Called once on a freshly built and initialized training graph, before step 0 (never on a resumed one): a method
+     * whose start is not a random init (fine-tuning copies a pretrained encoder) sets its parameters here. Runs where
+     * the graph is built, the driver on Spark.
+     */
+    default void initialize(ComputationGraph graph) { }
+
     /** The masking operators this method draws from, for the report's mask pictures (empty if none). */
     default List<MaskingOperator> maskingOperators() {
         return List.of();

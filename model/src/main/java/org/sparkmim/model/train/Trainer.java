@@ -111,7 +111,10 @@ public final class Trainer {
         var sched = schedule(cfg, spe, lrScale);
         Adam adam = Adam.builder().learningRateSchedule(sched).beta1(cfg.optim.beta1()).beta2(cfg.optim.beta2())
                 .epsilon(1e-8).build();
-        return initialized(method.graph(adam, cfg.optim.weightDecay(), cfg.run.seed(), DataType.FLOAT), cfg.run.seed());
+        ComputationGraph g = initialized(method.graph(adam, cfg.optim.weightDecay(), cfg.run.seed(), DataType.FLOAT),
+                cfg.run.seed());
+        method.initialize(g);   // e.g. fine-tuning's pretrained encoder
+        return g;
     }
 
     /**
@@ -267,13 +270,15 @@ public final class Trainer {
         float[] src = new float[h * w * c];
         float[] px = new float[size * out * out * c];
         String[] keys = new String[size];
+        int[] labels = data.hasLabels() ? new int[size] : null;
         for (int i = 0; i < size; i++) {
             int idx = order[from + i];
             keys[i] = data.key(idx);
+            if (labels != null) labels[i] = data.label(idx);
             data.copyImage(idx, src, 0);
             augment(src, h, w, c, keys[i], epoch, cfg, px, i * out * out * c);
         }
-        return new Batch(px, size, out, out, c, keys, epoch, cfg.run.seed());
+        return new Batch(px, size, out, out, c, keys, epoch, cfg.run.seed(), labels);
     }
 
     /**
@@ -284,6 +289,7 @@ public final class Trainer {
         int size = images.size(), out = cfg.model.imageSize, c = cfg.model.channels;
         float[] px = new float[size * out * out * c];
         String[] keys = new String[size];
+        int[] labels = new int[size];                 // -1 where a row is unlabelled
         float[] src = new float[0]; // reused across images of the same size: this runs per minibatch on executors
         for (int i = 0; i < size; i++) {
             RawImage im = images.get(i);
@@ -294,9 +300,10 @@ public final class Trainer {
             if (src.length != im.pixels().length) src = new float[im.pixels().length];
             im.copyTo(src);
             keys[i] = im.key();
+            labels[i] = im.label();
             augment(src, im.height(), im.width(), c, keys[i], epoch, cfg, px, i * out * out * c);
         }
-        return new Batch(px, size, out, out, c, keys, epoch, cfg.run.seed());
+        return new Batch(px, size, out, out, c, keys, epoch, cfg.run.seed(), labels);
     }
 
     /** RandomResizedCrop (when resizing or > 28 px) + flip + normalize one [h, w, c] image into dst. */

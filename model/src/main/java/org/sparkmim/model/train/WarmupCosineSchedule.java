@@ -22,6 +22,11 @@ public class WarmupCosineSchedule implements ISchedule {
         this.totalSteps = Math.max(totalSteps, 1);
     }
 
+    /** The same schedule with every LR times f (fine-tuning's layer-wise LR decay). */
+    public WarmupCosineSchedule scaled(double f) {
+        return new WarmupCosineSchedule(f * peakLr, f * minLr, warmupSteps, totalSteps);
+    }
+
     /** LR at global step (0-based). */
     public double lr(long step) {
         if (step < warmupSteps) return peakLr * (step + 1) / (double) warmupSteps;

@@ -94,4 +94,26 @@ class GradientCheckTest {
     void encoderWithKeyPaddingPassesGradientCheck() {
         assertThat(check(true)).isTrue();
     }
+
+    /** The fine-tuning graph (encoder on all tokens, TokenPool, softmax head) with mean pooling and with CLS. */
+    @Test
+    void fineTuningClassifierPassesGradientCheck() {
+        for (String pool : new String[]{"mean", "cls"}) {
+            ModelConfig m = tinyConf();
+            var ft = new org.sparkmim.model.config.MimConfig.FinetuneConfig("", true, 0.75, 0.1, pool, 3, 1);
+            var method = new org.sparkmim.model.finetune.FinetuneMethod(m, ft);
+            ComputationGraph g = new ComputationGraph(method.graph(new NoOp(), 0.0, 42, DataType.DOUBLE));
+            g.init();
+            g.params().addi(Nd4j.randn(DataType.DOUBLE, g.params().shape()).muli(0.1));
+            int b = 3, n = m.tokens();
+            INDArray ids = Nd4j.create(DataType.DOUBLE, b, n);
+            for (int i = 0; i < b; i++) for (int t = 0; t < n; t++) ids.putScalar(i, t, t);
+            INDArray patches = Nd4j.rand(DataType.DOUBLE, b, (long) n * m.patchDim()).subi(0.5);
+            INDArray y = Nd4j.create(new double[][]{{0.9, 0.05, 0.05}, {0.05, 0.9, 0.05}, {0.05, 0.05, 0.9}});
+            boolean ok = GradientCheckUtil.checkGradients(new GradientCheckUtil.GraphConfig().net(g)
+                    .inputs(new INDArray[]{patches, ids}).labels(new INDArray[]{y})
+                    .epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9));
+            assertThat(ok).as(pool).isTrue();
+        }
+    }
 }
