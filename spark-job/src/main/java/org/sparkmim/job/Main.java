@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         description = "Masked image modeling pretraining on Spark + DL4J.",
         subcommands = {DemoCommand.class, PretrainCommand.class, BenchCommand.class, PreprocessCommand.class,
                 BenchPreprocessCommand.class, DatasetCommand.class, EvaluateCommand.class, ReportCommand.class,
-                RunsCommand.class, ExperimentCommand.class, TokenizeCommand.class, ExportCommand.class})
+                RunsCommand.class, ExperimentCommand.class, TokenizeCommand.class, ExportCommand.class, FinetuneCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -61,9 +61,22 @@ public class PretrainCommand implements Callable<Integer> {
         return Map.of();
     }
 
+    /** The run's resolved config: reference ← preset ← --conf ← --set (finetune starts from a checkpoint's instead). */
+    protected MimConfig config() {
+        return opts.resolve(defaultPreset(), defaults());
+    }
+
+    /** Epoch-end hooks: pictures and online kNN for pretraining (test = the labelled test split, or null). */
+    protected List<org.sparkmim.model.train.EpochHook> hooks(MimConfig cfg, ImageSet train, ImageSet test) {
+        return RunHooks.standard(cfg, train, test);
+    }
+
+    /** Extra summary fields after the run (finetune adds its test top-1). */
+    protected void summarize(Summary s, java.nio.file.Path runDir) { }
+
     @Override
     public Integer call() {
-        MimConfig cfg = opts.resolve(defaultPreset(), defaults());
+        MimConfig cfg = config();
         System.err.println("resolved config (fingerprint " + cfg.fingerprint().substring(0, 12) + "):\n" + cfg.render());
         String eng = engine != null ? engine : defaultEngine();
         if (!List.of("spark", "jvm").contains(eng)) {
@@ -77,16 +90,19 @@ public class PretrainCommand implements Callable<Integer> {
         String name = runName(cfg);
         Path runDir = Path.of(cfg.run.dir()).resolve(name).toAbsolutePath();
         Trainer trainer = new Trainer(cfg, train, runDir);
-        RunHooks.standard(cfg, train, heldOut(cfg)).forEach(trainer::onEpochEnd);
+        hooks(cfg, train, heldOut(cfg)).forEach(trainer::onEpochEnd);
         Trainer.Result r = trainer.run();
         String report = report(r.runDir());
         System.err.printf("run directory: %s%nfinal loss: %.4f (first %.4f) after %d steps, %d epochs, %.1f img/s%n",
                 r.runDir(), r.finalLoss(), r.firstLoss(), r.steps(), r.epochs(), r.imgPerSec());
-        new Summary(commandName()).put("method", cfg.method.name()).put("run_dir", r.runDir().toString())
+        Summary sum = new Summary(commandName()).put("engine", "jvm").put("method", cfg.method.name())
+                .put("run_dir", r.runDir().toString())
                 .put("steps", r.steps()).put("epochs", r.epochs()).put("first_loss", round(r.firstLoss()))
                 .put("final_loss", round(r.finalLoss())).put("img_per_s", round(r.imgPerSec()))
                 .put("checkpoint", String.valueOf(r.checkpoint())).put("stopped_by_budget", r.stoppedByBudget())
-                .put("report", report).print();
+                .put("report", report);
+        summarize(sum, r.runDir());
+        sum.print();
         return ExitCodes.OK;
     }
 
@@ -110,13 +126,15 @@ public class PretrainCommand implements Callable<Integer> {
                 String report = uri.startsWith("file:") ? report(Path.of(java.net.URI.create(uri))) : null;
                 System.err.printf("run directory: %s%nprobe loss: %.4f (before training %.4f) after %d steps, %d epochs, "
                         + "%.1f img/s%n", r.runDir(), r.lastProbe(), r.firstProbe(), r.steps(), r.epochs(), r.imgPerSec());
-                new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
+                Summary sum = new Summary(commandName()).put("engine", "spark").put("method", cfg.method.name()).put("sync", s.sync())
                         .put("workers", s.workers()).put("run_dir", localOrUri(r.runDir())).put("steps", r.steps()).put("epochs", r.epochs())
                         .put("first_probe_loss", round(r.firstProbe())).put("final_probe_loss", round(r.lastProbe()))
                         .put("img_per_s", round(r.imgPerSec())).put("checkpoint", String.valueOf(r.checkpoint()))
                         .put("resumed_from_step", r.resumedFromStep()).put("restarts", restarts)
                         .put("stopped_by_budget", r.stoppedByBudget()).put("data", source.describe())
-                        .put("report", report).print();
+                        .put("report", report);
+                if (uri.startsWith("file:")) summarize(sum, Path.of(java.net.URI.create(uri)));
+                sum.print();
                 return ExitCodes.OK;
             } catch (Exception e) { // also SparkException, which Scala throws undeclared
                 if (!SparkPretrain.isRestartable(e) || restarts >= s.maxRestarts()) throw e;
@@ -155,9 +173,9 @@ public class PretrainCommand implements Callable<Integer> {
         return false;
     }
 
-    private static List<org.sparkmim.model.train.EpochHook> epochHooks(MimConfig cfg) {
+    private List<org.sparkmim.model.train.EpochHook> epochHooks(MimConfig cfg) {
         ImageSet train = FashionMnist.load(FashionMnist.locate(cfg.data.path()), "train");
-        return RunHooks.standard(cfg, train, heldOut(cfg));
+        return hooks(cfg, train, heldOut(cfg));
     }
 
     /** report.html for the run; a failure here is reported but must not turn a finished training run into an error. */

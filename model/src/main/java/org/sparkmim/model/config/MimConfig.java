@@ -450,9 +450,16 @@ public final class MimConfig {
      */
     public static MimConfig fromRendered(String rendered, String originDescription, Path confFileOrNull,
                                          Map<String, String> overrides) {
+        return fromRendered(rendered, originDescription, null, confFileOrNull, overrides);
+    }
+
+    /** The same with a preset between the stored config and the user's layers (the finetune job's recipe). */
+    public static MimConfig fromRendered(String rendered, String originDescription, Path presetOrNull, Path confFileOrNull,
+                                         Map<String, String> overrides) {
         Config stored = ConfigFactory.parseString(rendered,
                 com.typesafe.config.ConfigParseOptions.defaults().setOriginDescription(originDescription)).atPath("mim");
         Config c = userLayers(confFileOrNull, overrides);
+        if (presetOrNull != null) c = c.withFallback(ConfigFactory.parseFile(presetOrNull.toFile()));
         c = c.withFallback(stored).withFallback(reference()).resolve();
         checkUnknownKeys(c);
         return new MimConfig(c);

@@ -49,7 +49,12 @@ public final class TimmVit {
         sd.put("cls_token", tensor(need(embed, "cls", "CLS token"), 1, 1, d));
         float[] pos = new float[(n + 1) * d];
         if (embed.containsKey("pos")) {                       // learned [1+N, D] (MaPeT), CLS row first
-            float[] learned = need(embed, "pos", "position table").dup('c').data().asFloat();
+            INDArray table = need(embed, "pos", "position table");
+            if (table.length() != (long) (n + 1) * d) {
+                throw new IllegalArgumentException("learned position table is " + java.util.Arrays.toString(table.shape())
+                        + ", expected [" + (n + 1) + ", " + d + "] (CLS + N = " + n + " tokens, width " + d + ")");
+            }
+            float[] learned = table.dup('c').data().asFloat();
             System.arraycopy(learned, 0, pos, 0, pos.length);
         } else {                                              // MAE's fixed sin-cos code; the CLS row stays 0
             double[][] table = SinCosPosEmbed.table(m.gridSize(), m.gridSize(), d);

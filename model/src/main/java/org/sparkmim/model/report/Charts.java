@@ -33,11 +33,13 @@ public final class Charts {
     public static Path curves(Path runDir) {
         Metrics m = Metrics.read(runDir);
         List<XYChart> charts = new ArrayList<>();
-        addPanel(charts, "training loss (masked-patch MSE)", "loss", List.of(new Named("loss", m.series("loss"))), false);
+        addPanel(charts, "training loss (the method's objective)", "loss", List.of(new Named("loss", m.series("loss")),
+                new Named("probe loss (Spark: fixed held-out batch)", m.series("probe_loss"))), false);
         addPanel(charts, "learning rate", "LR", List.of(new Named("lr", m.series("lr"))), false);
         addPanel(charts, "throughput", "images / s", List.of(new Named("img/s", m.series("img_per_s"))), false);
-        addPanel(charts, "online kNN accuracy (held-out slice)", "accuracy",
-                List.of(new Named("top-1", m.series("knn_top1")), new Named("top-5", m.series("knn_top5"))), true);
+        addPanel(charts, "held-out accuracy (online kNN; fine-tune test split)", "accuracy",
+                List.of(new Named("kNN top-1", m.series("knn_top1")), new Named("kNN top-5", m.series("knn_top5")),
+                        new Named("fine-tune top-1", m.series("test_top1")), new Named("fine-tune top-5", m.series("test_top5"))), true);
         if (charts.isEmpty()) return null;
         Path png = runDir.resolve("curves.png");
         // XChart's grid needs exactly rows x cols charts: 2x2 for four panels, one row otherwise

@@ -44,6 +44,7 @@ public final class ReportPage {
             h.append("<p>").append(s.metrics().skipped()).append(" unreadable line(s) in metrics.jsonl were skipped.</p>\n");
         }
         section(h, "Curves", runDir, List.of(runDir.resolve("curves.png")), "no metrics.jsonl records yet");
+        finetuneSection(h, runDir);
         evalSection(h, s.eval());
         section(h, "Confusion matrix (linear probe, test split)", runDir, List.of(runDir.resolve("confusion.png")),
                 "not evaluated yet: bin/spark-mim evaluate --checkpoint " + runDir);
@@ -88,6 +89,35 @@ public final class ReportPage {
         Charts.confusion(runDir.resolve("confusion.png"), cm, classes, String.format(Locale.ROOT,
                 "linear probe (%s features), test split: top-1 %s",
                 eval.path("setup").path("feature").asText("?"), Charts.pct(eval.path("probe_top1").asDouble(Double.NaN))));
+    }
+
+    /** A fine-tuning run's finetune.json: test top-1/top-5, how it was initialized, the recipe and its confusion matrix. */
+    static void finetuneSection(StringBuilder h, Path runDir) {
+        Path f = runDir.resolve("finetune.json");
+        if (!Files.isRegularFile(f)) return;
+        JsonNode j;
+        try {
+            j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.toFile());
+        } catch (IOException e) {
+            h.append("<h2>Fine-tuning</h2>\n<p>finetune.json is unreadable: ").append(esc(e.toString())).append("</p>\n");
+            return;
+        }
+        JsonNode st = j.path("setup"), src = j.path("source");
+        h.append("<h2>Fine-tuning</h2>\n<table><tr><th>init</th><th>test top-1</th><th>test top-5</th><th>test images</th>"
+                + "<th>steps</th><th>epochs</th><th>layer decay</th><th>label smoothing</th><th>pool</th></tr>\n<tr><td class=l>")
+                .append(esc(j.path("init").asText("-"))).append("</td><td>").append(Charts.pct(j.path("test_top1").asDouble(Double.NaN)))
+                .append("</td><td>").append(Charts.pct(j.path("test_top5").asDouble(Double.NaN))).append("</td><td>")
+                .append(j.path("test_images").asText("-")).append("</td><td>").append(j.path("steps").asText("-"))
+                .append("</td><td>").append(num(j.path("epochs").asDouble(Double.NaN), "%.2f")).append("</td><td>")
+                .append(st.path("layer_decay").asText("-")).append("</td><td>").append(st.path("label_smoothing").asText("-"))
+                .append("</td><td>").append(esc(st.path("pool").asText("-"))).append("</td></tr></table>\n");
+        h.append("<p>").append(esc(st.path("optimizer").asText(""))).append("; augmentation ")
+                .append(esc(st.path("augmentation").asText("-"))).append(". Source checkpoint ")
+                .append(esc(src.path("checkpoint").asText("-"))).append(" (").append(esc(src.path("method").asText("-")))
+                .append(", step ").append(src.path("step").asText("-")).append(", sha256 ")
+                .append(esc(abbrev(src.path("sha256").asText("-")))).append("). <a href=\"finetune.json\">finetune.json</a></p>\n");
+        section(h, "Confusion matrix (fine-tuned model, test split)", runDir, List.of(runDir.resolve("finetune-confusion.png")),
+                "not drawn");
     }
 
     static void evalSection(StringBuilder h, JsonNode e) {

@@ -1,0 +1,140 @@
+package org.sparkmim.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sparkmim.model.config.MimConfig;
+import org.sparkmim.model.data.FashionMnist;
+import org.sparkmim.model.data.ImageSet;
+import org.sparkmim.model.eval.Encoders;
+import org.sparkmim.model.finetune.FinetuneEval;
+import org.sparkmim.model.train.Checkpoints;
+import org.sparkmim.model.train.EpochHook;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The finetune job: a pretraining checkpoint's ViT encoder, unmasked, plus a pooled linear classifier, trained end
+ * to end on the labelled train split (method.name = finetune, {@link org.sparkmim.model.finetune.FinetuneMethod}).
+ * It is the pretrain job with another objective: Spark with gradient sharing by default or --engine jvm, the same
+ * checkpoints, resume, divergence guard, time budget, progress lines and metrics.jsonl. Its config is the
+ * checkpoint's (model.*, data normalization) ← the recipe (conf/finetune.conf, or --preset) ← --conf ← --set.
+ * {@code --from-scratch} trains the same architecture from its random init: the baseline.
+ */
+@Command(name = "finetune", mixinStandardHelpOptions = true,
+        description = "Fine-tune a pretrained ViT encoder end to end with a linear classifier on the labelled train split "
+                + "(MAE's recipe: AdamW, layer-wise LR decay, warmup + cosine, label smoothing); --from-scratch trains "
+                + "the same model from its random init as the baseline.")
+public class FinetuneCommand extends PretrainCommand {
+    @Option(names = "--checkpoint", required = true,
+            description = "The pretraining checkpoint (.zip) or run directory (its newest checkpoint).")
+    Path checkpoint;
+
+    @Option(names = "--from-scratch", description = "Train the checkpoint's architecture from its random init "
+            + "(run.seed) instead of its weights: the baseline the pretrained encoder is compared with.")
+    boolean fromScratch;
+
+    private Path source;
+    private Map<String, Object> sourceInfo;
+
+    @Override
+    protected String commandName() {
+        return "finetune";
+    }
+
+    @Override
+    protected String defaultPreset() {
+        return "finetune";
+    }
+
+    @Override
+    protected MimConfig config() {
+        source = Encoders.resolve(checkpoint).toAbsolutePath();
+        Map<String, Object> prov = Checkpoints.provenance(source);
+        if (!(prov.get("config") instanceof String stored) || stored.isBlank()) {
+            throw new IllegalArgumentException("checkpoint " + source + " has no stored config in its provenance entry");
+        }
+        String origin = "config stored in " + source;
+        MimConfig asTrained = MimConfig.fromRendered(stored, origin, null, Map.of());
+        if ("finetune".equals(asTrained.method.name())) {
+            throw new IllegalArgumentException("--checkpoint " + source + " is already a fine-tuned model; give a "
+                    + "pretraining checkpoint (or resume its own run: the same command with its run.name)");
+        }
+        if (asTrained.model.isResNet()) {
+            throw new IllegalArgumentException("--checkpoint " + source + " is a ResNet (model.backbone = resnet); "
+                    + "fine-tuning is built for the ViT backbone only so far");
+        }
+        if (dataUri != null) {   // --data: 'system' or a Fashion-MNIST IDX directory, as evaluate takes it
+            if (Files.isRegularFile(Path.of(dataUri).resolve("_manifest.json"))) {
+                throw new IllegalArgumentException("--data " + dataUri + " is a preprocess dataset directory; finetune takes "
+                        + "'system' or a Fashion-MNIST IDX directory (with train and test splits and their labels), like "
+                        + "evaluate");
+            }
+            opts.set.putIfAbsent("data.path", dataUri);
+            dataUri = null;
+        }
+        ImageSet train = FashionMnist.load(FashionMnist.locate(opts.set.getOrDefault("data.path", asTrained.data.path())), "train");
+        if (!train.hasLabels() || train.classCount() < 2) {
+            throw new IllegalArgumentException("the train split of " + train.source() + " has no class labels: "
+                    + "fine-tuning needs a labelled train split");
+        }
+        if (train.height() != asTrained.model.imageSize || train.width() != asTrained.model.imageSize) {
+            throw new IllegalArgumentException("the data's images are " + train.height() + "x" + train.width() + " but "
+                    + "checkpoint " + source + " was pretrained at model.image-size = " + asTrained.model.imageSize
+                    + "; position-embedding interpolation to another size is not implemented");
+        }
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("method.name", "finetune");
+        o.put("finetune.source", source.toString());
+        o.put("finetune.from-scratch", String.valueOf(fromScratch));
+        o.put("finetune.classes", String.valueOf(train.classCount()));
+        o.put("run.name", Encoders.runDirOf(source).getFileName() + (fromScratch ? "-scratch" : "-finetune"));
+        o.putAll(opts.set);
+        Path preset = CommonOptions.presetPath(opts.preset != null ? opts.preset : defaultPreset());
+        MimConfig cfg = MimConfig.fromRendered(stored, origin, preset, opts.conf, o);
+        String was = MimConfig.canonical(asTrained.tree().getConfig("model"), "model."),
+                now = MimConfig.canonical(cfg.tree().getConfig("model"), "model.");
+        if (!was.equals(now)) {
+            throw new IllegalArgumentException("finetune cannot change the model.* keys of checkpoint " + source
+                    + " (the encoder's architecture is fixed by pretraining: model.image-size = " + asTrained.model.imageSize
+                    + " there, " + cfg.model.imageSize + " asked; " + asTrained.model + " vs " + cfg.model
+                    + "); remove them from --set/--conf/--preset");
+        }
+        if (cfg.finetune.classes() != train.classCount()) {
+            throw new IllegalArgumentException("mim.finetune.classes = " + cfg.finetune.classes() + " but the train split of "
+                    + train.source() + " has " + train.classCount() + " classes");
+        }
+        sourceInfo = new LinkedHashMap<>();
+        sourceInfo.put("checkpoint", source.toString());
+        sourceInfo.put("sha256", Encoders.sha256(source));
+        sourceInfo.put("method", asTrained.method.name());
+        sourceInfo.put("step", prov.get("step"));
+        sourceInfo.put("config_fingerprint", asTrained.fingerprint());
+        sourceInfo.put("architecture_fingerprint", asTrained.architectureFingerprint());
+        return cfg;
+    }
+
+    @Override
+    protected List<EpochHook> hooks(MimConfig cfg, ImageSet train, ImageSet test) {
+        if (test == null) throw new IllegalArgumentException("fine-tuning reports test-split top-1 and needs a labelled test split");
+        return List.of(new FinetuneEval(test, sourceInfo));
+    }
+
+    @Override
+    protected void summarize(Summary s, Path runDir) {
+        Path f = runDir.resolve(FinetuneEval.FILE);
+        if (!Files.isRegularFile(f)) return;
+        try {
+            JsonNode j = new ObjectMapper().readTree(f.toFile());
+            s.put("test_top1", j.path("test_top1").asDouble()).put("test_top5", j.path("test_top5").asDouble())
+                    .put("init", j.path("init").asText()).put("finetune_json", f.toString());
+        } catch (java.io.IOException e) {
+            System.err.println("could not read " + f + ": " + e);
+        }
+    }
+}
