@@ -3,7 +3,8 @@
 timm builds the encoder from the JSON beside the export, loads the safetensors strictly, and computes the pooled
 features of the probe images that the Java test wrote; they must match this product's evaluate features.
 
-usage: timm_interop.py WEIGHTS.safetensors WEIGHTS.json PROBE.safetensors   (PROBE holds x [B,C,H,W], features [B,D])
+usage: timm_interop.py WEIGHTS.safetensors WEIGHTS.json PROBE.safetensors   (PROBE holds x [B,C,H,W], features [B,D]
+       and, for a fine-tuned export, probs [B,K])
 prints one JSON line; exit 0 when the largest absolute difference is within 1e-4.
 """
 import json
@@ -22,7 +23,16 @@ model.eval()
 t = load_file(probe)
 with torch.no_grad():
     f = model.forward_head(model.forward_features(t["x"]), pre_logits=True)
+    # a fine-tuned export carries its classifier: timm's logits, softmaxed, against this product's probabilities
+    probs = model(t["x"]).softmax(-1) if "probs" in t else None
 diff = (f - t["features"]).abs().max().item()
-print(json.dumps({"timm": timm.__version__, "torch": torch.__version__, "images": int(t["x"].shape[0]),
-                  "dim": int(f.shape[1]), "max_abs_diff": diff, "feature_abs_max": t["features"].abs().max().item()}))
-sys.exit(0 if diff <= 1e-4 else 1)
+out = {"timm": timm.__version__, "torch": torch.__version__, "images": int(t["x"].shape[0]),
+       "dim": int(f.shape[1]), "max_abs_diff": diff, "feature_abs_max": t["features"].abs().max().item()}
+ok = diff <= 1e-4
+if probs is not None:
+    pdiff = (probs - t["probs"]).abs().max().item()
+    out.update({"classes": int(probs.shape[1]), "probs_max_abs_diff": pdiff,
+                "argmax_agree": float((probs.argmax(-1) == t["probs"].argmax(-1)).float().mean().item())})
+    ok = ok and pdiff <= 1e-4
+print(json.dumps(out))
+sys.exit(0 if ok else 1)

@@ -66,6 +66,13 @@ public class ExportCommand implements Callable<Integer> {
         side.put("input", Map.of("layout", "NCHW float32, pixels in [0, 1] normalized per channel: (x - mean) / std",
                 "mean", ck.cfg().data.mean(), "std", ck.cfg().data.std(), "size", m.imageSize));
         side.put("feature", "mean of the final-norm patch tokens (CLS excluded): evaluate's eval.feature = mean, eval.pool-grid = 1");
+        if (TimmVit.classifier(ck.graph()) != null) {
+            side.put("feature", TimmVit.classifier(ck.graph()).cls ? "the final-norm CLS token (mim.finetune.pool = cls)"
+                    : "mean of the final-norm patch tokens (CLS excluded), the classifier's input");
+            side.put("classifier", "fine-tuned: model(x) gives the logits of the " + args.get("num_classes")
+                    + " classes (softmax = this product's class probabilities); the pooled feature as above with pre_logits=True");
+            side.put("classes", ck.cfg().finetune.classes());
+        }
         side.put("parameters", params);
         side.put("source_checkpoint", ck.checkpoint().toAbsolutePath().toString());
         side.put("source_sha256", ck.sha256());

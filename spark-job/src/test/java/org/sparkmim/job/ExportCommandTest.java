@@ -112,6 +112,10 @@ class ExportCommandTest {
         Map<String, Safetensors.Tensor> probe = new LinkedHashMap<>();
         probe.put("x", new Safetensors.Tensor(new long[]{IMAGES, c, s, s}, nchw));
         probe.put("features", new Safetensors.Tensor(feats.shape(), feats.dup('c').data().asFloat()));
+        if (ck.method() instanceof org.sparkmim.model.finetune.FinetuneMethod ft) {
+            INDArray probs = ft.probabilities(ck.graph(), b);                    // [B, K]
+            probe.put("probs", new Safetensors.Tensor(probs.shape(), probs.dup('c').data().asFloat()));
+        }
         Path probeFile = out.resolveSibling(out.getFileName() + ".probe.safetensors");
         Safetensors.write(probeFile, probe, Map.of());
 
@@ -132,6 +136,24 @@ class ExportCommandTest {
         assertThat(res.get("max_abs_diff").asDouble()).isLessThanOrEqualTo(1e-4);
         // the features are not trivially small: the match means something
         assertThat(res.get("feature_abs_max").asDouble()).isGreaterThan(0.1);
+    }
+
+    /** A fine-tuned model exports with its classifier as timm's head: timm's softmax(model(x)) is our prediction. */
+    @Test
+    void aFineTunedModelExportsWithItsClassifier() throws Exception {
+        CliTest.Run f = CliTest.run("finetune", "--engine", "jvm", "--checkpoint", run.toString(), "--set", "optim.batch=32",
+                "--set", "optim.steps=8", "--set", "data.train-limit=512", "--set", "run.dir=" + tmp, "--set", "run.name=ft");
+        assertThat(f.code()).as(f.err()).isZero();
+        Path out = tmp.resolve("ft.safetensors");
+        CliTest.Run r = CliTest.run("export", "--checkpoint", tmp.resolve("ft").toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Map<String, Safetensors.Tensor> sd = Safetensors.read(out);
+        assertThat(sd.get("head.weight").shape()).containsExactly(10, 32);
+        assertThat(sd.get("head.bias").shape()).containsExactly(10);
+        JsonNode side = new ObjectMapper().readTree(tmp.resolve("ft.json").toFile());
+        assertThat(side.at("/timm_args/num_classes").asInt()).isEqualTo(10);
+        assertThat(side.at("/timm_args/global_pool").asText()).isEqualTo("avg");
+        interop(tmp.resolve("ft"), out, 32);
     }
 
     @Test

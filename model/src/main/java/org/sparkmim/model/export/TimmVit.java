@@ -29,7 +29,10 @@ import java.util.Map;
 public final class TimmVit {
     private TimmVit() { }
 
-    /** timm's state dict of the encoder: name → tensor in torch's layout. */
+    /**
+     * timm's state dict of the encoder: name → tensor in torch's layout. A fine-tuned checkpoint also carries its
+     * classifier as timm's {@code head} (then timm's {@code model(x)} gives its logits).
+     */
     public static LinkedHashMap<String, Safetensors.Tensor> stateDict(ComputationGraph g, ModelConfig m) {
         if (!ModelConfig.VIT.equals(m.backbone)) {
             throw new IllegalArgumentException("export to timm's VisionTransformer needs a ViT checkpoint; this one's "
@@ -91,7 +94,19 @@ public final class TimmVit {
         Map<String, INDArray> norm = params(g, MaeGraph.LATENT);
         sd.put("norm.weight", tensor(need(norm, "g", "final norm"), d));
         sd.put("norm.bias", tensor(need(norm, "b", "final norm"), d));
+        if (classifier(g) != null) {                          // a fine-tuned model: timm's head is its classifier
+            Map<String, INDArray> head = g.getLayer(MaeGraph.HEAD).paramTable();
+            INDArray hw = need(head, "W", "classifier");           // [D, K]
+            sd.put("head.weight", transposed(hw));
+            sd.put("head.bias", tensor(need(head, "b", "classifier"), hw.size(1)));
+        }
         return sd;
+    }
+
+    /** The fine-tuning classifier's pooling (TokenPool) when g is a fine-tuned model, else null (a pretrained encoder). */
+    public static org.sparkmim.model.nn.TokenPool classifier(ComputationGraph g) {
+        var v = g.getConfiguration().getVertices().get(org.sparkmim.model.finetune.FinetuneMethod.POOL);
+        return v instanceof org.sparkmim.model.nn.TokenPool tp ? tp : null;
     }
 
     /**
@@ -109,9 +124,11 @@ public final class TimmVit {
         a.put("mlp_ratio", 4.0);
         a.put("qkv_bias", true);
         a.put("class_token", true);
-        a.put("global_pool", "avg");
+        var pool = classifier(g);
+        // timm's 'avg' pools the patch tokens after the final norm (with fc_norm False), 'token' takes the CLS row
+        a.put("global_pool", pool != null && pool.cls ? "token" : "avg");
         a.put("fc_norm", false);
-        a.put("num_classes", 0);
+        a.put("num_classes", pool != null ? g.getLayer(MaeGraph.HEAD).getParam("b").length() : 0);
         Map<String, INDArray> blk0 = m.depth > 0 ? params(g, "enc0") : Map.of();
         a.put("init_values", blk0.containsKey("ls1") ? blk0.get("ls1").meanNumber().doubleValue() : null);
         return a;

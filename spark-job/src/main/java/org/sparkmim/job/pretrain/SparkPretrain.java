@@ -117,7 +117,7 @@ public final class SparkPretrain {
         double probe0 = probeLoss(sg.getNetwork(), probe), last = probe0;
         EpochData<T> data = new EpochData<>(cfg.run.seed(), s.chunksPerEpoch(), s.workers(), cfg.optim.batch(),
                 source.key(), source.decode());
-        LOG.info("pretrain {}: method {} model {} | {} | {} sync, {} workers x batch {} = global batch {}, {} steps/epoch, "
+        LOG.info("train {}: method {} model {} | {} | {} sync, {} workers x batch {} = global batch {}, {} steps/epoch, "
                         + "{} epochs, {} chunk(s)/epoch{}", runDirUri, method.name(), cfg.model, source.describe(), s.sync(),
                 s.workers(), bpw, cfg.optim.batch(), spe, epochs, s.chunksPerEpoch(),
                 resumed != null ? ", resumed from " + resumed.uri() + " (step " + step + ")" : "");
