@@ -29,17 +29,20 @@ public class ExportCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "A checkpoint (.zip) or a run directory (its newest checkpoint).")
     Path checkpoint;
 
-    @Option(names = "--out", required = true, description = "The file to write, ending in .safetensors; FILE.json is written beside it.")
+    @Option(names = "--out", required = true, description = "The file to write, ending in .safetensors (.zip for "
+            + "--format dl4j); FILE.json is written beside it.")
     Path out;
 
-    @Option(names = "--format", defaultValue = "timm", description = "timm (safetensors in timm's VisionTransformer layout). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--format", defaultValue = "timm", description = "timm (safetensors in timm's VisionTransformer layout) "
+            + "or dl4j (the encoder alone as a DL4J ComputationGraph zip; --out ends in .zip). Default: ${DEFAULT-VALUE}.")
     String format;
 
     @Override
     public Integer call() throws Exception {
-        if (!"timm".equals(format)) {
-            throw new IllegalArgumentException("--format " + format + " is not supported: allowed timm");
+        if (!"timm".equals(format) && !"dl4j".equals(format)) {
+            throw new IllegalArgumentException("--format " + format + " is not supported: allowed timm, dl4j");
         }
+        if ("dl4j".equals(format)) return dl4j();
         if (!out.getFileName().toString().endsWith(".safetensors")) {
             throw new IllegalArgumentException("--out " + out + " must end in .safetensors");
         }
@@ -93,9 +96,55 @@ public class ExportCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    /** model.safetensors → model.json */
+    /**
+     * --format dl4j: the encoder alone as a DL4J ComputationGraph ({@link org.sparkmim.model.export.Dl4jEncoder}),
+     * inputs patches and ids_keep, outputs the final-norm tokens and their mean; JSON with the same provenance beside.
+     */
+    private Integer dl4j() throws Exception {
+        if (!out.getFileName().toString().endsWith(".zip")) {
+            throw new IllegalArgumentException("--out " + out + " must end in .zip for --format dl4j");
+        }
+        Encoders.Loaded ck = Encoders.open(checkpoint, null, Map.of());
+        var m = ck.cfg().model;
+        if (!org.sparkmim.model.config.ModelConfig.VIT.equals(m.backbone)) {
+            throw new IllegalArgumentException("--format dl4j exports a ViT encoder; this checkpoint's backbone is "
+                    + "model.backbone = " + m.backbone);
+        }
+        var enc = org.sparkmim.model.export.Dl4jEncoder.of(ck.graph(), m, ck.checkpoint().toString());
+        org.sparkmim.model.export.Dl4jEncoder.write(enc, out);
+        LinkedHashMap<String, Object> side = new LinkedHashMap<>();
+        side.put("model", out.getFileName().toString());
+        side.put("usage", "ComputationGraph g = ComputationGraph.load(file, false); INDArray[] o = g.output(patches, ids); "
+                + "o[0] = tokens [B, 1+N, D] (CLS first), o[1] = mean of the patch tokens [B, D]; needs spark-mim's model "
+                + "jar on the classpath (its vertex classes)");
+        side.put("inputs", Map.of("patches", "[B, N*P] float32: patch t (row-major over the " + m.gridSize() + "x" + m.gridSize()
+                        + " grid) holds pixel (i, j, c) of the patch at (i*p + j)*C + c, p = " + m.patch + ", C = " + m.channels,
+                "ids_keep", "[B, N] float32 = 0, 1, ..., N-1 (every token; N = " + m.tokens() + ")"));
+        side.put("input", Map.of("layout", "pixels in [0, 1] normalized per channel: (x - mean) / std",
+                "mean", ck.cfg().data.mean(), "std", ck.cfg().data.std(), "size", m.imageSize));
+        side.put("outputs", java.util.List.of(org.sparkmim.model.export.Dl4jEncoder.TOKENS, org.sparkmim.model.export.Dl4jEncoder.POOLED));
+        side.put("parameters", enc.params().length());
+        side.put("source_checkpoint", ck.checkpoint().toAbsolutePath().toString());
+        side.put("source_sha256", ck.sha256());
+        side.put("step", Checkpoints.step(ck.checkpoint()));
+        side.put("method", ck.cfg().method.name());
+        side.put("config_fingerprint", ck.cfg().fingerprint());
+        side.put("architecture_fingerprint", ck.cfg().architectureFingerprint());
+        Path json = sidecar(out);
+        Path tmp = json.resolveSibling("." + json.getFileName() + ".tmp");
+        JSON.writeValue(tmp.toFile(), side);
+        Files.move(tmp, json, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        System.err.printf("export: %s (DL4J encoder, %,d parameters, %s) and %s%n", out, enc.params().length(),
+                ck.cfg().method.name(), json);
+        new Summary("export").put("checkpoint", ck.checkpoint().toAbsolutePath().toString()).put("out", out.toAbsolutePath().toString())
+                .put("json", json.toAbsolutePath().toString()).put("format", "dl4j").put("parameters", enc.params().length())
+                .put("source_sha256", ck.sha256()).print();
+        return ExitCodes.OK;
+    }
+
+    /** model.safetensors (or model.zip) → model.json */
     static Path sidecar(Path out) {
         String n = out.getFileName().toString();
-        return out.resolveSibling(n.substring(0, n.length() - ".safetensors".length()) + ".json");
+        return out.resolveSibling(n.substring(0, n.lastIndexOf('.')) + ".json");
     }
 }

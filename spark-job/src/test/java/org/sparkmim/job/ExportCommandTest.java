@@ -156,6 +156,44 @@ class ExportCommandTest {
         interop(tmp.resolve("ft"), out, 32);
     }
 
+    /**
+     * --format dl4j: ComputationGraph.load restores the encoder alone (no decoder, no updater) and its pooled output
+     * is evaluate's mean feature; SBAM's encoder (projection in embed_all) too.
+     */
+    @Test
+    void theDl4jEncoderLoadsWithComputationGraphLoadAndGivesEvaluatesFeatures() throws Exception {
+        for (String name : List.of("src", "sbam")) {
+            Path runDir = tmp.resolve(name);
+            if (!Files.isDirectory(runDir)) {
+                CliTest.Run t = CliTest.run("pretrain", "--engine", "jvm", "--set", "method.name=sbam", "--set", "model.dim=32",
+                        "--set", "model.depth=1", "--set", "model.heads=2", "--set", "model.patch=7", "--set", "optim.batch=32",
+                        "--set", "optim.steps=4", "--set", "data.train-limit=256", "--set", "run.dir=" + tmp,
+                        "--set", "run.name=sbam", "--set", "eval.online-knn-every=0");
+                assertThat(t.code()).as(t.err()).isZero();
+            }
+            Path out = tmp.resolve(name + "-enc.zip");
+            CliTest.Run r = CliTest.run("export", "--checkpoint", runDir.toString(), "--out", out.toString(), "--format", "dl4j");
+            assertThat(r.code()).as(r.err()).isZero();
+            org.deeplearning4j.nn.graph.ComputationGraph g = org.deeplearning4j.nn.graph.ComputationGraph.load(out.toFile(), false);
+            assertThat(g.getVertex("dec_embed")).isNull();
+            assertThat(g.getVertex("head")).isNull();
+            Encoders.Loaded ck = Encoders.open(runDir, null, Map.of());
+            ImageSet test = FashionMnist.load(FashionMnist.locate(""), "test");
+            Batch b = EvalBatches.of(ck.cfg(), test, 0, IMAGES, 0);
+            INDArray want = ck.method().features(ck.graph(), b, FeatureSpec.MEAN);
+            int n = ck.cfg().model.tokens();
+            INDArray ids = org.nd4j.linalg.factory.Nd4j.create(org.nd4j.linalg.api.buffer.DataType.FLOAT, IMAGES, n);
+            for (int i = 0; i < IMAGES; i++) for (int t = 0; t < n; t++) ids.putScalar(i, t, t);
+            INDArray patches = org.nd4j.linalg.factory.Nd4j.create(org.sparkmim.model.mae.MaeMethod.patchify(ck.cfg().model, b),
+                    new long[]{IMAGES, (long) n * ck.cfg().model.patchDim()});
+            INDArray[] o = g.output(patches, ids);
+            assertThat(o[0].shape()).containsExactly(IMAGES, 1 + n, 32);
+            assertThat(o[1].sub(want).amaxNumber().doubleValue()).as(name).isLessThan(1e-5);
+            JsonNode side = new ObjectMapper().readTree(tmp.resolve(name + "-enc.json").toFile());
+            assertThat(side.get("source_sha256").asText()).isEqualTo(ck.sha256());
+        }
+    }
+
     @Test
     void aWrongOutputNameOrFormatIsRefusedAndWritesNothing() {
         CliTest.Run r = CliTest.run("export", "--checkpoint", run.toString(), "--out", tmp.resolve("enc.bin").toString());
@@ -165,7 +203,7 @@ class ExportCommandTest {
         CliTest.Run f = CliTest.run("export", "--checkpoint", run.toString(), "--out", tmp.resolve("x.safetensors").toString(),
                 "--format", "onnx");
         assertThat(f.code()).isNotZero();
-        assertThat(f.err()).contains("--format onnx").contains("allowed timm");
+        assertThat(f.err()).contains("--format onnx").contains("allowed timm, dl4j");
         assertThat(tmp.resolve("x.safetensors")).doesNotExist();
     }
 
