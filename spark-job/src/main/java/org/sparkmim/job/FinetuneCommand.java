@@ -69,6 +69,12 @@ public class FinetuneCommand extends PretrainCommand {
             throw new IllegalArgumentException("--checkpoint " + source + " is a ResNet (model.backbone = resnet); "
                     + "fine-tuning is built for the ViT backbone only so far");
         }
+        if (runDirUri != null && !runDirUri.startsWith("file:") && runDirUri.contains("://")) {
+            throw new IllegalArgumentException("--run-dir " + runDirUri + ": finetune's epoch-end evaluation (test top-1, "
+                    + "finetune.json, the confusion matrix) runs on the driver and writes to a local run directory; "
+                    + "give a local path (file:// or plain) for now");
+        }
+        if (runDirUri != null && !runDirUri.contains(":")) runDirUri = Path.of(runDirUri).toAbsolutePath().toUri().toString();
         if (dataUri != null) {   // --data: 'system' or a Fashion-MNIST IDX directory, as evaluate takes it
             if (Files.isRegularFile(Path.of(dataUri).resolve("_manifest.json"))) {
                 throw new IllegalArgumentException("--data " + dataUri + " is a preprocess dataset directory; finetune takes "

@@ -89,6 +89,27 @@ class FinetuneCommandTest {
         assertThat(loaded.method().name()).isEqualTo("finetune");
     }
 
+    /** A fine-tuning run stopped by its time budget continues from its checkpoint, as pretraining does. */
+    @Test
+    void aStoppedFineTuningRunResumesWhereItStopped() throws Exception {
+        CliTest.Run first = finetune("--set", "run.name=ft-resume", "--set", "run.time-budget-minutes=0.001",
+                "--set", "spark.port=41733");
+        assertThat(first.code()).as(first.err()).isZero();
+        assertThat(first.summary().get("stopped_by_budget").asBoolean()).isTrue();
+        long stoppedAt = first.summary().get("steps").asLong();
+        assertThat(stoppedAt).isBetween(1L, 59L);
+        CliTest.Run again = finetune("--set", "run.name=ft-resume", "--set", "spark.port=41733");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(again.summary().get("resumed_from_step").asLong()).isEqualTo(stoppedAt);
+        assertThat(again.summary().get("steps").asLong()).isEqualTo(60);
+        assertThat(again.summary().get("test_top1").asDouble()).isGreaterThan(0.35);
+        // another source or head is another model: resume refuses it rather than continuing the wrong run
+        CliTest.Run other = finetune("--set", "run.name=ft-resume", "--set", "finetune.label-smoothing=0.3",
+                "--set", "spark.port=41733");
+        assertThat(other.code()).isNotZero();
+        assertThat(other.err()).contains("resume refused");
+    }
+
     @Test
     void fromScratchIsTheSameArchitectureAtItsRandomInit() throws Exception {
         CliTest.Run r = finetune("--engine", "jvm", "--from-scratch", "--set", "optim.epochs=1");

@@ -553,7 +553,11 @@ public final class MimConfig {
 
     /** Fingerprint of the keys that fix the architecture and method; resume refuses a mismatch. */
     public String architectureFingerprint() {
-        return sha256(canonical(root.getConfig("model"), "model.") + canonical(root.getConfig("method"), "method."));
+        String a = canonical(root.getConfig("model"), "model.") + canonical(root.getConfig("method"), "method.");
+        // a fine-tuned model's head (classes, pooling) and starting point are part of what it is; other methods'
+        // fingerprints stay as they were, so their checkpoints still resume and evaluate
+        if (method.name().equals("finetune")) a += canonical(root.getConfig("finetune").withoutPath("eval-every"), "finetune.");
+        return sha256(a);
     }
 
     /** Sorted key=value lines for a subtree (used for fingerprints and for naming differing keys). */
