@@ -90,8 +90,9 @@ final class DriverUpdates implements UpdatesHandler {
         return first;
     }
 
+    /** DL4J's subscriber list of this JVM's parameter server (also read by {@link WorkerUpdates}). */
     @SuppressWarnings("unchecked")
-    private static List<UpdatesHandler> subscribers() {
+    static List<UpdatesHandler> subscribers() {
         try {
             Field f = ModelParameterServer.class.getDeclaredField("updatesSubscribers");
             f.setAccessible(true);

@@ -5,8 +5,6 @@ import org.nd4j.parameterserver.distributed.v2.ModelParameterServer;
 import org.nd4j.parameterserver.distributed.v2.transport.UpdatesHandler;
 import org.reactivestreams.Subscription;
 
-import java.lang.reflect.Field;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -22,8 +20,7 @@ final class WorkerUpdates implements UpdatesHandler {
 
     /** Messages received so far in this JVM; subscribes first (again after DL4J restarted its server). */
     static long received() {
-        List<UpdatesHandler> subs = subscribers();
-        if (subs != null && !subs.contains(INSTANCE)) ModelParameterServer.getInstance().addUpdatesSubscriber(INSTANCE);
+        if (!DriverUpdates.subscribers().contains(INSTANCE)) ModelParameterServer.getInstance().addUpdatesSubscriber(INSTANCE);
         return INSTANCE.received.get();
     }
 
@@ -45,15 +42,4 @@ final class WorkerUpdates implements UpdatesHandler {
 
     @Override
     public void onComplete() { }
-
-    @SuppressWarnings("unchecked")
-    private static List<UpdatesHandler> subscribers() {
-        try {
-            Field f = ModelParameterServer.class.getDeclaredField("updatesSubscribers");
-            f.setAccessible(true);
-            return (List<UpdatesHandler>) f.get(ModelParameterServer.getInstance());
-        } catch (ReflectiveOperationException e) {
-            return null;
-        }
-    }
 }
