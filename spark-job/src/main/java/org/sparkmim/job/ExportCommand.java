@@ -77,16 +77,7 @@ public class ExportCommand implements Callable<Integer> {
             side.put("classes", ck.cfg().finetune.classes());
         }
         side.put("parameters", params);
-        side.put("source_checkpoint", ck.checkpoint().toAbsolutePath().toString());
-        side.put("source_sha256", ck.sha256());
-        side.put("step", Checkpoints.step(ck.checkpoint()));
-        side.put("method", ck.cfg().method.name());
-        side.put("config_fingerprint", ck.cfg().fingerprint());
-        side.put("architecture_fingerprint", ck.cfg().architectureFingerprint());
-        Path json = sidecar(out);
-        Path tmp = json.resolveSibling("." + json.getFileName() + ".tmp");
-        JSON.writeValue(tmp.toFile(), side);
-        Files.move(tmp, json, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Path json = writeSidecar(ck, side);
 
         System.err.printf("export: %s (%d tensors, %,d parameters, %s) and %s%n", out, sd.size(), params,
                 ck.cfg().method.name(), json);
@@ -124,6 +115,17 @@ public class ExportCommand implements Callable<Integer> {
                 "mean", ck.cfg().data.mean(), "std", ck.cfg().data.std(), "size", m.imageSize));
         side.put("outputs", java.util.List.of(org.sparkmim.model.export.Dl4jEncoder.TOKENS, org.sparkmim.model.export.Dl4jEncoder.POOLED));
         side.put("parameters", enc.params().length());
+        Path json = writeSidecar(ck, side);
+        System.err.printf("export: %s (DL4J encoder, %,d parameters, %s) and %s%n", out, enc.params().length(),
+                ck.cfg().method.name(), json);
+        new Summary("export").put("checkpoint", ck.checkpoint().toAbsolutePath().toString()).put("out", out.toAbsolutePath().toString())
+                .put("json", json.toAbsolutePath().toString()).put("format", "dl4j").put("parameters", enc.params().length())
+                .put("source_sha256", ck.sha256()).print();
+        return ExitCodes.OK;
+    }
+
+    /** Adds the provenance (source checkpoint, SHA-256, step, method, fingerprints) and writes FILE.json atomically. */
+    private Path writeSidecar(Encoders.Loaded ck, LinkedHashMap<String, Object> side) throws java.io.IOException {
         side.put("source_checkpoint", ck.checkpoint().toAbsolutePath().toString());
         side.put("source_sha256", ck.sha256());
         side.put("step", Checkpoints.step(ck.checkpoint()));
@@ -134,12 +136,7 @@ public class ExportCommand implements Callable<Integer> {
         Path tmp = json.resolveSibling("." + json.getFileName() + ".tmp");
         JSON.writeValue(tmp.toFile(), side);
         Files.move(tmp, json, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        System.err.printf("export: %s (DL4J encoder, %,d parameters, %s) and %s%n", out, enc.params().length(),
-                ck.cfg().method.name(), json);
-        new Summary("export").put("checkpoint", ck.checkpoint().toAbsolutePath().toString()).put("out", out.toAbsolutePath().toString())
-                .put("json", json.toAbsolutePath().toString()).put("format", "dl4j").put("parameters", enc.params().length())
-                .put("source_sha256", ck.sha256()).print();
-        return ExitCodes.OK;
+        return json;
     }
 
     /** model.safetensors (or model.zip) → model.json */
