@@ -106,7 +106,7 @@ public final class SparkPretrain {
                 new java.util.ArrayList<>(List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk));
         if ("shared".equals(s.sync()) && s.localCatchUp()) listeners.add(LocalCatchUp.listener());
         if (s.stepSynced() || s.stepSleepMs() > 0) {  // after the step's own work
-            listeners.add(new StepSync(s.stepSynced() ? s.stepSync() : 0, s.workers(), s.stepSleepMs()));
+            listeners.add(new StepSync(s.stepSynced() ? s.stepSync() : 0, s.workers(), s.stepSleepMs(), 60_000));
         }
         sg.setListeners(listeners);
 

@@ -11,6 +11,13 @@ import org.apache.spark.util.RpcUtils;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
+import org.deeplearning4j.optimize.solvers.accumulation.GradientsAccumulator;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.ResidualPostProcessor;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.reflect.ClassTag$;
 import scala.runtime.AbstractPartialFunction;
 import scala.runtime.BoxedUnit;
@@ -21,26 +28,35 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Bounded staleness for gradient sharing (spark.step-sync, default 0 = off): no worker starts step s + k before
- * every worker has finished step s.
+ * Synchronous gradient sharing (spark.step-sync, default 1): no worker starts the forward pass of step s + 1 before
+ * it has applied every worker's update of step s.
  *
- * <p>Why it exists. DL4J's gradient sharing never waits: each worker trains its own partition as fast as it can and
- * applies the other workers' messages whenever they have arrived. The workers of a chunk do not start together
- * (task launch, JIT, data), and their speeds differ from minute to minute on shared hosts: from the {@link
- * WorkerProgress} lines of a 2-worker run on the standalone cluster, up to 10 steps apart. That looked like the
- * cause of the 2-worker gap to the JVM engine. Measured (docs/RESULTS.md, "Two workers in step"): with k = 1 the
- * workers ran in step at full speed, every message arrived within the step, and the gap stayed (77.7-78.1 kNN
- * against 78.7-78.8 unsynchronized and the JVM engine's 81.9). Only when the workers also idled 0.7-1 s per step
- * did it close (81.7). So drift is not the cause, and this stays off by default; it remains for runs that need
- * the workers in step, and for those experiments ({@code debug.step-sleep-ms}).
+ * <p>Why. DL4J's gradient sharing never waits. A worker encodes and sends its update at the end of step s, and the
+ * others apply it whenever it has arrived: at the start of their next step if it came in time (DL4J checks for
+ * external updates before each forward pass), else after their next backward pass. On a loaded host the message
+ * (serialized, chunked, relayed by the driver's mesh, merged, deserialized) arrives during the other worker's next
+ * forward pass, so every worker computed each gradient on weights that lacked the other workers' last step: one
+ * step of staleness for (W - 1)/W of every update. Measured on 2 workers at 600 steps (docs/RESULTS.md, "Two
+ * workers in step"): holding them in step alone changed nothing (77.7-78.1 kNN), while the same lockstep with the
+ * workers idle 0.7-1 s per step, long enough for every message to arrive before the next forward pass, came
+ * within 0.2 points of the JVM engine (81.7 against 81.9). This class makes that wait exact instead of idle.
  *
- * <p>What. After every k-th global step (the same on every worker) each worker's training thread asks the driver's
- * {@link Coordinator} "arrived at step s" and blocks until all workers of the chunk have asked. Every worker has
- * sent its message of step s before it asks (DL4J encodes and sends inside the update), so with k = 1 each
- * worker's step s + 1 receives the others' step s while it computes its own: one step of staleness. The bytes sent
- * are unchanged; the cost is one RPC round trip per k steps plus the wait for the slowest worker.
+ * <p>What. After every k-th global step (the same on every worker), and after a chunk's last step, each worker's
+ * training thread tells a {@link Coordinator} on the driver (Spark RPC) how many messages it has sent in this chunk
+ * and blocks until all workers of the chunk have come. The answer is the chunk's total; the worker then waits until
+ * it has received all of them but its own ({@link WorkerUpdates}), and applies them at once through DL4J's own
+ * accumulator, exactly as DL4J would before its next forward pass (so they are applied before a chunk ends, too:
+ * DL4J discards a worker's unapplied messages after each fit). With k = 1 this is synchronous data-parallel training
+ * over DL4J's transport: the same bytes on the wire, one RPC round trip and one message transit per step. k > 1
+ * bounds the staleness at k steps; 0 is DL4J's unbounded asynchrony.
+ *
+ * <p>Counting. A start barrier (at the chunk's first {@code onEpochStart}) lets every worker note its received count
+ * before any worker of the chunk sends, so later counts are this chunk's messages only. {@link Sent}, a residual
+ * post-processor around the configured one, counts the messages this JVM sends: DL4J calls it once for every
+ * message it encodes, and never for a step that sent nothing.
  *
  * <p>Not Spark's barrier mode: {@code BarrierTaskContext.barrier()} polls its RPC once a second (Spark 3.5), so a
  * barrier per step cost about a second per step (measured: 0.76 steps/s against 3). This asks Spark's RPC directly,
@@ -48,7 +64,8 @@ import java.util.concurrent.TimeUnit;
  * (one worker per executor, the only value allowed), so the task context names the chunk's stage.
  */
 public final class StepSync extends BaseTrainingListener implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+    private static final Logger LOG = LoggerFactory.getLogger(StepSync.class);
     static final String ENDPOINT = "mim-step-sync";
     /** How long a worker waits for the others at one step before its task fails. */
     static final long WAIT_SECONDS = 600;
@@ -56,20 +73,60 @@ public final class StepSync extends BaseTrainingListener implements Serializable
     private final int every;
     private final int workers;
     private final long sleepMs;
+    private final long messageWaitMs;
+
+    /** Messages this JVM has encoded and sent (all chunks), counted by {@link Sent}. */
+    private static final AtomicLong SENT = new AtomicLong();
+
+    /** This JVM's position in the chunk it is training: which stage, and the counts at its start barrier. */
+    private static final class Chunk {
+        String group;
+        long sentAtStart, receivedAtStart, lastSynced = -1, lastDone = -1;
+        INDArray buffer;
+    }
+
+    private static final ThreadLocal<Chunk> CHUNK = ThreadLocal.withInitial(Chunk::new);
 
     /**
-     * @param every   k: wait after every k-th global step; 0 = never (DL4J's unbounded asynchrony)
-     * @param workers the workers of every chunk (spark.workers); below 2 nothing waits
-     * @param sleepMs debug.step-sleep-ms: a pause after every step, before the wait (experiments on step speed)
+     * @param every         k: sync after every k-th global step and at each chunk's end; 0 = never (DL4J's asynchrony)
+     * @param workers       the workers of every chunk (spark.workers); below 2 nothing waits
+     * @param sleepMs       debug.step-sleep-ms: a pause after every step, before the sync (experiments on step speed)
+     * @param messageWaitMs how long a worker waits for the others' messages after the barrier before it goes on
+     *                      without them (with a warning): messages are never lost in a healthy run
      */
-    public StepSync(int every, int workers, long sleepMs) {
+    public StepSync(int every, int workers, long sleepMs, long messageWaitMs) {
         this.every = every;
         this.workers = workers;
         this.sleepMs = sleepMs;
+        this.messageWaitMs = messageWaitMs;
     }
 
     public StepSync(int every, int workers) {
-        this(every, workers, 0);
+        this(every, workers, 0, 60_000);
+    }
+
+    private boolean active() {
+        return every > 0 && workers > 1 && TaskContext.get() != null;
+    }
+
+    private static String group() {
+        TaskContext task = TaskContext.get();
+        return task.stageId() + "." + task.stageAttemptNumber();
+    }
+
+    /** Start barrier: every worker notes its counts before any worker sends a message of this chunk. */
+    @Override
+    public void onEpochStart(Model model) {
+        if (!active()) return;
+        Chunk c = CHUNK.get();
+        String g = group();
+        if (g.equals(c.group)) return;   // a second fit() within one task: the chunk has started already
+        c.group = g;
+        c.lastSynced = -1;
+        c.lastDone = -1;
+        c.sentAtStart = SENT.get();
+        c.receivedAtStart = WorkerUpdates.received();
+        arrive(new Arrive(g, -1, workers, 0));
     }
 
     @Override
@@ -82,19 +139,91 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                 return;
             }
         }
-        if (every <= 0 || workers < 2) return;
-        TaskContext task = TaskContext.get();
-        if (task == null) return;                                   // not inside a Spark task
+        if (!active()) return;
         long done = ((ComputationGraph) model).getConfiguration().getIterationCount() + 1L; // global steps done
-        if (done % every != 0) return;
-        Arrive a = new Arrive(task.stageId() + "." + task.stageAttemptNumber(), done, workers);
-        Object ok = driver().askSync(a, new RpcTimeout(scala.concurrent.duration.Duration.create(WAIT_SECONDS,
-                TimeUnit.SECONDS), "mim.spark.step-sync"), ClassTag$.MODULE$.apply(Boolean.class));
-        if (!Boolean.TRUE.equals(ok)) {
-            throw new IllegalStateException("step-sync: the driver released step " + done + " of stage " + a.group()
-                    + " before all " + workers + " workers arrived (the chunk failed or was cancelled)");
+        CHUNK.get().lastDone = done;
+        if (done % every == 0) sync((ComputationGraph) model, done);
+    }
+
+    /** A chunk's last step is always synced, so that no message of it is left for DL4J to discard. */
+    @Override
+    public void onEpochEnd(Model model) {
+        if (!active()) return;
+        Chunk c = CHUNK.get();
+        if (c.lastDone >= 0 && c.lastSynced != c.lastDone) sync((ComputationGraph) model, c.lastDone);
+    }
+
+    private void sync(ComputationGraph graph, long done) {
+        Chunk c = CHUNK.get();
+        long sent = SENT.get() - c.sentAtStart;
+        long total = arrive(new Arrive(group(), done, workers, sent));
+        c.lastSynced = done;
+        long want = c.receivedAtStart + (total - sent);
+        try {
+            if (!WorkerUpdates.await(want, messageWaitMs)) {
+                LOG.warn("step-sync: at step {} this worker has {} of the other workers' {} messages of this chunk after"
+                        + " {} ms; going on without the rest", done, WorkerUpdates.received() - c.receivedAtStart,
+                        total - sent, messageWaitMs);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (total - sent <= 0) return; // nothing came from the others
+        // what DL4J would apply before its next forward pass, applied now (and at a chunk's end, where DL4J would not)
+        var opt = graph.getOptimizer();
+        GradientsAccumulator acc = opt.getGradientsAccumulator();
+        if (acc != null && acc.hasAnything()) {
+            INDArray p = graph.params();
+            try (MemoryWorkspace ignored = Nd4j.getMemoryManager().scopeOutOfWorkspaces()) {
+                if (c.buffer == null || c.buffer.length() != p.length() || c.buffer.dataType() != p.dataType()) {
+                    c.buffer = Nd4j.createUninitialized(p.dataType(), p.shape(), p.ordering());
+                }
+                acc.applyUpdate(opt.getStepFunction(), p, c.buffer, false);
+            }
+        }
+    }
+
+    /** Asks the coordinator; returns the messages all workers have sent in this chunk. */
+    static long arrive(Arrive a) {
+        Object total = driver().askSync(a, new RpcTimeout(scala.concurrent.duration.Duration.create(WAIT_SECONDS,
+                TimeUnit.SECONDS), "mim.spark.step-sync"), ClassTag$.MODULE$.apply(Long.class));
+        if (!(total instanceof Long t) || t < 0) {
+            throw new IllegalStateException("step-sync: the driver released step " + a.step() + " of stage " + a.group()
+                    + " before all " + a.parties() + " workers arrived (the chunk failed or was cancelled)");
+        }
+        return t;
+    }
+
+    /**
+     * The residual post-processor that counts this JVM's messages, around the configured one ({@code inner}):
+     * DL4J calls it on the training thread right after encoding each message it sends.
+     */
+    public static Sent counting(ResidualPostProcessor inner) {
+        return new Sent(inner);
+    }
+
+    public static final class Sent implements ResidualPostProcessor {
+        private static final long serialVersionUID = 1L;
+        private ResidualPostProcessor inner;
+
+        private Sent() { } // Kryo
+
+        Sent(ResidualPostProcessor inner) {
+            this.inner = inner;
         }
 
+        /** @param residual [P] the worker's residual after encoding (DL4J's buffer, modified in place by inner) */
+        @Override
+        public void processResidual(int iteration, int epoch, double lastThreshold, INDArray residual) {
+            SENT.incrementAndGet();
+            inner.processResidual(iteration, epoch, lastThreshold, residual);
+        }
+
+        @Override
+        public Sent clone() {
+            return new Sent(inner.clone());
+        }
     }
 
     private static RpcEndpointRef ref;
@@ -109,10 +238,13 @@ public final class StepSync extends BaseTrainingListener implements Serializable
         return ref;
     }
 
-    /** One worker at one step of a chunk's stage ("stageId.attempt"). */
-    record Arrive(String group, long step, int parties) implements Serializable { }
+    /**
+     * One worker at one step of a chunk's stage ("stageId.attempt"), with the messages it has sent in the chunk;
+     * step -1 is the chunk's start barrier.
+     */
+    record Arrive(String group, long step, int parties, long sent) implements Serializable { }
 
-    /** Answers every waiting worker with false: after a chunk's fit, so that no task of a failed one waits on. */
+    /** Answers every waiting worker with -1: after a chunk's fit, so that no task of a failed one waits on. */
     record Release() implements Serializable { }
 
     /** Registers the coordinator on the driver's RPC environment, once per application. */
@@ -131,10 +263,14 @@ public final class StepSync extends BaseTrainingListener implements Serializable
         if (coordinatorEnv == env) RpcUtils.makeDriverRef(ENDPOINT, SparkEnv.get().conf(), env).send(new Release());
     }
 
-    /** The driver's side: collects arrivals per (stage, step) and answers them together when all have come. */
+    /**
+     * The driver's side: collects arrivals per (stage, step) and, when all have come, answers each with the sum of
+     * their sent counts.
+     */
     static final class Coordinator implements ThreadSafeRpcEndpoint {
         private final RpcEnv env;
         private final Map<String, List<RpcCallContext>> waiting = new HashMap<>(); // one message at a time (thread-safe endpoint)
+        private final Map<String, Long> sent = new HashMap<>();
 
         Coordinator(RpcEnv env) {
             this.env = env;
@@ -156,8 +292,9 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                 @Override
                 public <A1, B1> B1 applyOrElse(A1 m, scala.Function1<A1, B1> otherwise) {
                     if (!(m instanceof Release)) return otherwise.apply(m);
-                    for (List<RpcCallContext> l : waiting.values()) for (RpcCallContext c : l) c.reply(Boolean.FALSE);
+                    for (List<RpcCallContext> l : waiting.values()) for (RpcCallContext c : l) c.reply(-1L);
                     waiting.clear();
+                    sent.clear();
                     @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
                     return unit;
                 }
@@ -178,9 +315,11 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                     String key = a.group() + "@" + a.step();
                     List<RpcCallContext> l = waiting.computeIfAbsent(key, k -> new ArrayList<>());
                     l.add(ctx);
+                    long total = sent.merge(key, a.sent(), Long::sum);
                     if (l.size() >= a.parties()) {
                         waiting.remove(key);
-                        for (RpcCallContext c : l) c.reply(Boolean.TRUE);
+                        sent.remove(key);
+                        for (RpcCallContext c : l) c.reply(total);
                     }
                     @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
                     return unit;

@@ -83,8 +83,10 @@ final class TrainingMasters {
                 .batchSizePerWorker(batchPerWorker)
                 .thresholdAlgorithm(threshold)
                 // what happens to the part of an update that has not been sent yet (spark.residual-clip,
-                // spark.local-catch-up; the latter also needs LocalCatchUp's listener on the workers)
-                .residualPostProcessor(s.localCatchUp() ? LocalCatchUp.residual(dl4jResidual(s)) : dl4jResidual(s))
+                // spark.local-catch-up; the latter also needs LocalCatchUp's listener on the workers), and the
+                // count of messages sent that StepSync's listener waits on
+                .residualPostProcessor(StepSync.counting(
+                        s.localCatchUp() ? LocalCatchUp.residual(dl4jResidual(s)) : dl4jResidual(s)))
                 .workersPerNode(s.workersPerNode())
                 .workerPrefetchNumBatches(2)
                 .rddTrainingApproach(approach)

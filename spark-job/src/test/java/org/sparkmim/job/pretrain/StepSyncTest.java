@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link StepSync} between two real Spark tasks of one stage (local[2], as the two workers of a chunk), through the
  * coordinator on the driver's real RPC environment: one worker is slow, and with step-sync = 1 the fast one never
  * starts step s + 1 before the slow one has finished step s. With step-sync = 4 it leads by 3 steps at most. Without
- * it (step-sync = 0) the fast one runs ahead, as DL4J's workers did by up to 10 steps.
+ * it (step-sync = 0) the fast one runs ahead, as DL4J's workers did by up to 10 steps. Whether the workers then
+ * train as well as one JVM is StandaloneClusterTest's (real executors, DL4J's real transport).
  */
 class StepSyncTest {
     static final int STEPS = 12;
@@ -116,6 +117,22 @@ class StepSyncTest {
             over.set(true);
             releaser.join();
         }
+    }
+
+    /**
+     * What makes the sync exact: every worker learns how many messages all workers have sent in the chunk so far,
+     * so it can wait until it has received all but its own before its next forward pass.
+     */
+    @Test
+    void everyWorkerLearnsHowManyMessagesAllWorkersHaveSent() {
+        JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.session().sparkContext());
+        List<Long> totals = sc.parallelize(List.of(0, 1), 2).map(w -> {
+            if (w == 0) sleep(100); // arrives last
+            var task = org.apache.spark.TaskContext.get();
+            return StepSync.arrive(new StepSync.Arrive(task.stageId() + "." + task.stageAttemptNumber(), 7, 2,
+                    w == 0 ? 3 : 5));
+        }).collect();
+        assertThat(totals).containsExactly(8L, 8L);
     }
 
     @Test
