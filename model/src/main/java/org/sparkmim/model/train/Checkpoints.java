@@ -1,10 +1,16 @@
 package org.sparkmim.model.train;
 
+import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
+import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
+import org.apache.commons.compress.archivers.zip.ZipFile;
+import org.apache.commons.compress.utils.SeekableInMemoryByteChannel;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.ObjectOutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -53,7 +59,6 @@ public final class Checkpoints {
      */
     public static void write(ComputationGraph graph, Path file, Provenance p, Map<String, Object> extra)
             throws IOException {
-        ModelSerializer.writeModel(graph, file.toFile(), true);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("step", p.step());
         m.put("epoch", p.epoch());
@@ -63,7 +68,24 @@ public final class Checkpoints {
         m.put("architecture_fingerprint", p.architectureFingerprint());
         m.putAll(extra);
         m.put("config", p.config());
-        ModelSerializer.addObjectToFile(file.toFile(), PROVENANCE, JSON.writeValueAsString(m));
+        // DL4J's ModelSerializer.addObjectToFile would copy the model's zip, inflate every entry and deflate it
+        // again (a second full compression of weights and optimizer state: 1.2-1.5 s of every chunk's 2.5 s of
+        // driver time, measured). Here DL4J's zip is written once, in memory, and its entries are copied raw (still
+        // compressed) next to the provenance entry, stored as addObjectToFile stores it (a serialized String under
+        // objects/KEY), so ModelSerializer.getObjectFromFile and restoreComputationGraph read the file unchanged.
+        ByteArrayOutputStream model = new ByteArrayOutputStream(1 << 20);
+        ModelSerializer.writeModel(graph, model, true);
+        ByteArrayOutputStream object = new ByteArrayOutputStream();
+        try (ObjectOutputStream oos = new ObjectOutputStream(object)) {
+            oos.writeObject(JSON.writeValueAsString(m));
+        }
+        try (ZipFile in = new ZipFile(new SeekableInMemoryByteChannel(model.toByteArray()));
+             ZipArchiveOutputStream out = new ZipArchiveOutputStream(file.toFile())) {
+            in.copyRawEntries(out, e -> true);
+            out.putArchiveEntry(new ZipArchiveEntry("objects/" + PROVENANCE));
+            out.write(object.toByteArray());
+            out.closeArchiveEntry();
+        }
     }
 
     /** Checkpoints in the run dir, newest (highest step) first. Temporary files are ignored. */

@@ -20,8 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * on every 32nd message, and nothing flushes it when fit() returns ({@code finalizeTraining} has no driver in the
  * v2 transport). So after a chunk up to 31 worker updates were missing from the driver's model: the probe loss
  * stood still in chunks with fewer than 32 messages, and the final checkpoint lacked the last chunk's training.
- * That was the "probe loss stopped falling after the first epoch" seen on the cluster. {@link #settle()} waits
- * until the messages in flight have arrived, then flushes.
+ * That was the "probe loss stopped falling after the first epoch" seen on the cluster. {@link #settle} waits
+ * until the messages in flight have arrived (as many as the workers sent, where that count is known: in local mode
+ * and under step-sync; else until none has come for a while), then flushes.
  *
  * <p>It is registered as an updates subscriber of the driver's {@link ModelParameterServer} (a JVM singleton).
  * When it is the first subscriber, DL4J also answers a (re)joining executor's parameter request from it, so it
@@ -55,20 +56,22 @@ final class DriverUpdates implements UpdatesHandler {
     }
 
     /**
-     * Waits until no update has arrived for {@code quietMs} (at most {@code maxMs}), then applies every received
-     * update to the driver's model.
+     * Waits until the driver has received {@code expected} updates since its count was {@code from} (−1: not known),
+     * or until none has arrived for {@code quietMs} (a message lost before the mesh was up never comes), at most
+     * {@code maxMs}; then applies every received update to the driver's model.
      */
-    void settle(long quietMs, long maxMs) {
+    void settle(long from, long expected, long quietMs, long maxMs) {
         long deadline = System.currentTimeMillis() + maxMs, seen = -1, since = System.currentTimeMillis();
         while (System.currentTimeMillis() < deadline) {
             long now = messages.get();
+            if (expected >= 0 && now - from >= expected) break;
             if (now != seen) {
                 seen = now;
                 since = System.currentTimeMillis();
             } else if (System.currentTimeMillis() - since >= quietMs) {
                 break;
             }
-            sleep(20);
+            sleep(expected >= 0 ? 2 : 20);
         }
         flushConsumers();
     }

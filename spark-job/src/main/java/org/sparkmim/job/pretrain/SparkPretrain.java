@@ -148,6 +148,7 @@ public final class SparkPretrain {
                 org.nd4j.linalg.api.ndarray.INDArray before = sg.getNetwork().params().dup();
                 if (shared) updates = DriverUpdates.attach(updates);
                 long msgs0 = updates == null ? 0 : updates.messages(), bytes0 = updates == null ? 0 : updates.bytes();
+                long sent0 = StepSync.sentHere(), expected = -1;   // messages the driver will receive, where known
                 int lost0 = watch.removed().size();
                 CollectionAccumulator<String> served = sc.sc().collectionAccumulator("minibatches per executor");
                 try {
@@ -160,11 +161,15 @@ public final class SparkPretrain {
                     if (watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt);
                     throw e;
                 } finally {
+                    // in local mode the worker counts its messages in this JVM; on a cluster the coordinator knew
+                    // every worker's count at the chunk's last step
+                    if (shared) expected = master.startsWith("local") ? StepSync.sentHere() - sent0
+                            : s.stepSynced() ? StepSync.lastTotal() : -1;
                     if (s.stepSynced()) StepSync.release(); // no task of a failed chunk waits on for the others
                 }
                 double secs = (System.nanoTime() - tc) / 1e9;
                 long ts = System.nanoTime();
-                if (updates != null) updates.settle(300, 10_000); // the driver's model = every received update
+                if (updates != null) updates.settle(msgs0, expected, 300, 10_000); // the driver's model = every update
                 double settleSecs = (System.nanoTime() - ts) / 1e9;
                 if (shared && watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt);
                 step = epochStart + to;

@@ -77,6 +77,18 @@ public final class StepSync extends BaseTrainingListener implements Serializable
 
     /** Messages this JVM has encoded and sent (all chunks), counted by {@link Sent}. */
     private static final AtomicLong SENT = new AtomicLong();
+    /** On the driver: the total the coordinator last answered (all workers' messages of the chunk), −1 after a release. */
+    private static final AtomicLong LAST_TOTAL = new AtomicLong(-1);
+
+    /** Messages this JVM has sent as a gradient-sharing worker (in local mode the driver's JVM is the worker's). */
+    static long sentHere() {
+        return SENT.get();
+    }
+
+    /** On the driver, after a chunk's fit: every message its workers sent, as the coordinator last counted (or −1). */
+    static long lastTotal() {
+        return LAST_TOTAL.get();
+    }
 
     /** This JVM's position in the chunk it is training: which stage, and the counts at its start barrier. */
     private static final class Chunk {
@@ -293,6 +305,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                 public <A1, B1> B1 applyOrElse(A1 m, scala.Function1<A1, B1> otherwise) {
                     if (!(m instanceof Release)) return otherwise.apply(m);
                     for (List<RpcCallContext> l : waiting.values()) for (RpcCallContext c : l) c.reply(-1L);
+                    LAST_TOTAL.set(-1);
                     waiting.clear();
                     sent.clear();
                     @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
@@ -319,6 +332,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                     if (l.size() >= a.parties()) {
                         waiting.remove(key);
                         sent.remove(key);
+                        LAST_TOTAL.set(total);
                         for (RpcCallContext c : l) c.reply(total);
                     }
                     @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
