@@ -38,7 +38,12 @@ final class ExecutorWatch extends SparkListener {
 
     @Override
     public void onTaskEnd(SparkListenerTaskEnd e) {
-        if (cancelOnFailure != null && !(e.reason() instanceof org.apache.spark.Success$)) cancelOnFailure.cancelAllJobs();
+        if (cancelOnFailure == null) return;
+        if (!(e.reason() instanceof org.apache.spark.Success$)) cancelOnFailure.cancelAllJobs();
+        // A worker whose training ended early (DL4J swallows a worker's exception, e.g. NonFiniteGuard's, and ends
+        // the task normally) never arrives at its next step: release the others of its stage instead of leaving
+        // them waiting. At a chunk's normal end every worker has passed its last sync before its task ends.
+        StepSync.taskEnded(e.stageId() + "." + e.stageAttemptId());
     }
 
     /** Executors removed so far; compare sizes before and after a fit. */

@@ -256,6 +256,20 @@ public final class StepSync extends BaseTrainingListener implements Serializable
      */
     record Arrive(String group, long step, int parties, long sent) implements Serializable { }
 
+    /**
+     * A task of stage {@code group} ("stageId.attempt") ended, on the driver: every worker of that stage still
+     * waiting, and any that arrives later, is answered with −1, since the ended one will never arrive.
+     */
+    record TaskEnded(String group) implements Serializable { }
+
+    /** Sends {@link TaskEnded} to the coordinator (a Spark listener's call on the driver). */
+    static void taskEnded(String group) {
+        RpcEnv env = SparkEnv.get() == null ? null : SparkEnv.get().rpcEnv();
+        if (env != null && coordinatorEnv == env) {
+            RpcUtils.makeDriverRef(ENDPOINT, SparkEnv.get().conf(), env).send(new TaskEnded(group));
+        }
+    }
+
     /** Answers every waiting worker with -1: after a chunk's fit, so that no task of a failed one waits on. */
     record Release() implements Serializable { }
 
@@ -283,6 +297,8 @@ public final class StepSync extends BaseTrainingListener implements Serializable
         private final RpcEnv env;
         private final Map<String, List<RpcCallContext>> waiting = new HashMap<>(); // one message at a time (thread-safe endpoint)
         private final Map<String, Long> sent = new HashMap<>();
+        /** Stages with an ended task: their arrivals are answered with −1 at once (cleared by a release). */
+        private final java.util.Set<String> ended = new java.util.HashSet<>();
 
         Coordinator(RpcEnv env) {
             this.env = env;
@@ -298,15 +314,28 @@ public final class StepSync extends BaseTrainingListener implements Serializable
             return new AbstractPartialFunction<>() {
                 @Override
                 public boolean isDefinedAt(Object m) {
-                    return m instanceof Release;
+                    return m instanceof Release || m instanceof TaskEnded;
                 }
 
                 @Override
                 public <A1, B1> B1 applyOrElse(A1 m, scala.Function1<A1, B1> otherwise) {
+                    if (m instanceof TaskEnded t) {
+                        ended.add(t.group());
+                        for (var it = waiting.entrySet().iterator(); it.hasNext(); ) {
+                            var e = it.next();
+                            if (!e.getKey().startsWith(t.group() + "@")) continue;
+                            for (RpcCallContext c : e.getValue()) c.reply(-1L);
+                            sent.remove(e.getKey());
+                            it.remove();
+                        }
+                        @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
+                        return unit;
+                    }
                     if (!(m instanceof Release)) return otherwise.apply(m);
                     for (List<RpcCallContext> l : waiting.values()) for (RpcCallContext c : l) c.reply(-1L);
                     LAST_TOTAL.set(-1);
                     waiting.clear();
+                    ended.clear();
                     sent.clear();
                     @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
                     return unit;
@@ -325,6 +354,11 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                 @Override
                 public <A1, B1> B1 applyOrElse(A1 m, scala.Function1<A1, B1> otherwise) {
                     if (!(m instanceof Arrive a)) return otherwise.apply(m);
+                    if (ended.contains(a.group())) {
+                        ctx.reply(-1L);
+                        @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
+                        return unit;
+                    }
                     String key = a.group() + "@" + a.step();
                     List<RpcCallContext> l = waiting.computeIfAbsent(key, k -> new ArrayList<>());
                     l.add(ctx);

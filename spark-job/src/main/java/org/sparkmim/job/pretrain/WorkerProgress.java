@@ -32,6 +32,18 @@ public final class WorkerProgress extends BaseTrainingListener implements Serial
     // transient: a deserialized copy starts with started = false (field initializers do not run on that path)
     private transient boolean started;
     private transient long lastNanos, lastStep, stepsSeen, receivedAtStart;
+    /** Set at a chunk's start (before any message of it): count the others' messages from there, by global step. */
+    private transient boolean chunkStarted;
+    private transient long chunkFirstStep = -1;
+
+    @Override
+    public synchronized void onEpochStart(Model model) {
+        if (workers > 1) {
+            receivedAtStart = WorkerUpdates.received();
+            chunkStarted = true;
+            chunkFirstStep = -1;
+        }
+    }
 
     /** @param workers gradient sharing's workers: each line also counts the updates received from the others */
     public WorkerProgress(long totalSteps, int batchPerWorker, double everySeconds, int workers) {
@@ -45,12 +57,13 @@ public final class WorkerProgress extends BaseTrainingListener implements Serial
     public synchronized void iterationDone(Model model, int iteration, int epoch) {
         long now = System.nanoTime();
         long global = ((ComputationGraph) model).getConfiguration().getIterationCount() + 1L;   // steps done
+        if (chunkStarted && chunkFirstStep < 0) chunkFirstStep = global;
         if (!started || global <= lastStep) {           // first step on this copy: the clock starts here
             started = true;
             lastNanos = now;
             lastStep = global;
             stepsSeen = 0;
-            receivedAtStart = workers > 1 ? WorkerUpdates.received() : 0;
+            if (!chunkStarted) receivedAtStart = workers > 1 ? WorkerUpdates.received() : 0;
             return;
         }
         stepsSeen++;
@@ -63,7 +76,8 @@ public final class WorkerProgress extends BaseTrainingListener implements Serial
         // what is still in flight, or was lost
         String others = "";
         if (workers > 1) {
-            long got = WorkerUpdates.received() - receivedAtStart, want = (long) (workers - 1) * stepsSeen;
+            long got = WorkerUpdates.received() - receivedAtStart,
+                    want = (long) (workers - 1) * (chunkStarted ? global - chunkFirstStep + 1 : stepsSeen);
             others = String.format(java.util.Locale.ROOT, ", updates from the other workers %d of %d (%d behind)",
                     got, want, want - got);
         }
