@@ -167,8 +167,14 @@ public final class StepSync extends BaseTrainingListener implements Serializable
 
     private void sync(ComputationGraph graph, long done) {
         Chunk c = CHUNK.get();
+        String g = group();
+        if (!g.equals(c.group)) {   // no onEpochStart on this thread (a caller outside DL4J's fit): count from here
+            c.group = g;
+            c.sentAtStart = SENT.get();
+            c.receivedAtStart = WorkerUpdates.received();
+        }
         long sent = SENT.get() - c.sentAtStart;
-        long total = arrive(new Arrive(group(), done, workers, sent));
+        long total = arrive(new Arrive(g, done, workers, sent));
         c.lastSynced = done;
         long want = c.receivedAtStart + (total - sent);
         try {
