@@ -95,6 +95,15 @@ public final class StepSync extends BaseTrainingListener implements Serializable
         String group;
         long sentAtStart, receivedAtStart, lastSynced = -1, lastDone = -1;
         INDArray buffer;
+
+        /** The chunk of stage {@code g} starts on this thread: count messages from here. */
+        void begin(String g) {
+            group = g;
+            lastSynced = -1;
+            lastDone = -1;
+            sentAtStart = SENT.get();
+            receivedAtStart = WorkerUpdates.received();
+        }
     }
 
     private static final ThreadLocal<Chunk> CHUNK = ThreadLocal.withInitial(Chunk::new);
@@ -133,11 +142,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
         Chunk c = CHUNK.get();
         String g = group();
         if (g.equals(c.group)) return;   // a second fit() within one task: the chunk has started already
-        c.group = g;
-        c.lastSynced = -1;
-        c.lastDone = -1;
-        c.sentAtStart = SENT.get();
-        c.receivedAtStart = WorkerUpdates.received();
+        c.begin(g);
         arrive(new Arrive(g, -1, workers, 0));
     }
 
@@ -168,11 +173,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
     private void sync(ComputationGraph graph, long done) {
         Chunk c = CHUNK.get();
         String g = group();
-        if (!g.equals(c.group)) {   // no onEpochStart on this thread (a caller outside DL4J's fit): count from here
-            c.group = g;
-            c.sentAtStart = SENT.get();
-            c.receivedAtStart = WorkerUpdates.received();
-        }
+        if (!g.equals(c.group)) c.begin(g);   // no onEpochStart on this thread (a caller outside DL4J's fit)
         long sent = SENT.get() - c.sentAtStart;
         long total = arrive(new Arrive(g, done, workers, sent));
         c.lastSynced = done;
@@ -279,6 +280,12 @@ public final class StepSync extends BaseTrainingListener implements Serializable
     /** Answers every waiting worker with -1: after a chunk's fit, so that no task of a failed one waits on. */
     record Release() implements Serializable { }
 
+    /** Scala's Unit as the answer type an RPC endpoint's partial functions want. */
+    @SuppressWarnings("unchecked")
+    private static <B> B unit() {
+        return (B) BoxedUnit.UNIT;
+    }
+
     /** Registers the coordinator on the driver's RPC environment, once per application. */
     public static synchronized void startCoordinator() {
         RpcEnv env = SparkEnv.get().rpcEnv();
@@ -334,8 +341,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                             sent.remove(e.getKey());
                             it.remove();
                         }
-                        @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
-                        return unit;
+                        return unit();
                     }
                     if (!(m instanceof Release)) return otherwise.apply(m);
                     for (List<RpcCallContext> l : waiting.values()) for (RpcCallContext c : l) c.reply(-1L);
@@ -343,8 +349,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                     waiting.clear();
                     ended.clear();
                     sent.clear();
-                    @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
-                    return unit;
+                    return unit();
                 }
             };
         }
@@ -362,8 +367,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                     if (!(m instanceof Arrive a)) return otherwise.apply(m);
                     if (ended.contains(a.group())) {
                         ctx.reply(-1L);
-                        @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
-                        return unit;
+                        return unit();
                     }
                     String key = a.group() + "@" + a.step();
                     List<RpcCallContext> l = waiting.computeIfAbsent(key, k -> new ArrayList<>());
@@ -375,8 +379,7 @@ public final class StepSync extends BaseTrainingListener implements Serializable
                         LAST_TOTAL.set(total);
                         for (RpcCallContext c : l) c.reply(total);
                     }
-                    @SuppressWarnings("unchecked") B1 unit = (B1) BoxedUnit.UNIT;
-                    return unit;
+                    return unit();
                 }
             };
         }

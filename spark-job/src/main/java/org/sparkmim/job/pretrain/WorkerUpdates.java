@@ -25,12 +25,12 @@ final class WorkerUpdates implements UpdatesHandler {
     }
 
     /**
-     * Blocks until at least {@code count} messages have been received in this JVM, or {@code timeoutMs} passed.
+     * Blocks until at least {@code count} messages have been received in this JVM, or {@code timeoutMs} passed. Call
+     * {@link #received()} first (once per chunk: it subscribes), not on every step: that check is reflective.
      *
      * @return whether the count was reached
      */
     static boolean await(long count, long timeoutMs) throws InterruptedException {
-        received(); // subscribed
         long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
         synchronized (INSTANCE) {
             while (INSTANCE.received < count) {
