@@ -204,6 +204,13 @@ class TokenizeCommandTest {
                 "--set", "run.name=other", "--set", "data.path=" + other}, common));
         assertThat(data.code()).isNotZero();
         assertThat(data.err()).contains("another dataset").contains("idx:").contains(other.toString());
+
+        // MaPeT's encoder is a plain ViT downstream: timm loads its export strictly and gives evaluate's features
+        // (issue 16). Last, because it is skipped without a Python with timm (MIM_TIMM_PYTHON; .ci/run sets it).
+        Path exported = tmp.resolve("mapet.safetensors");
+        CliTest.Run export = CliTest.run("export", "--checkpoint", tmp.resolve("mapet").toString(), "--out", exported.toString());
+        assertThat(export.code()).as(export.err()).isZero();
+        ExportCommandTest.interop(tmp.resolve("mapet"), exported, 32);
     }
 
     private static String[] concat(String[] a, String[] b) {
