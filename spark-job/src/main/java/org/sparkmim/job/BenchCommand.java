@@ -39,6 +39,11 @@ public class BenchCommand implements Callable<Integer> {
     @Option(names = "--profile", description = "Also print wall time per section of the hand-written passes.")
     boolean profile;
 
+    @Option(names = "--sharing", description = "Also print what gradient sharing (the Spark job's default sync) costs "
+            + "per step for this model, stage by stage: encoding, the transport's serialization, decoding, local "
+            + "catch-up, as ms and as a share of the measured training step.")
+    boolean sharing;
+
     @Override
     public Integer call() {
         org.sparkmim.model.nn.Prof.enable(profile);
@@ -79,6 +84,7 @@ public class BenchCommand implements Callable<Integer> {
                         : String.format(java.util.Locale.ROOT, "%.3f GFLOP/img forward | %.1f GFLOP/s | MFU %.1f%% | "
                                 + "training costs %.2fx the FLOPs of a feature pass per image", fflop / 1e9,
                         fr.imgPerSec() * fflop / 1e9, 100 * fr.imgPerSec() * fflop / 1e9 / peak, flop / fflop));
+        double[] share = sharing ? sharingCost(cfg, method, batches, 1000.0 * b / r.imgPerSec()) : null;
         if (profile) {
             System.err.print(org.sparkmim.model.nn.Prof.report());
             System.err.printf("timed steps wall total: %.1f ms (the rest is DL4J: output layer, updater, graph bookkeeping)%n",
@@ -94,7 +100,34 @@ public class BenchCommand implements Callable<Integer> {
                 .put("features_img_per_s", PretrainCommand.round(fr.imgPerSec()))
                 .put("features_to_train", PretrainCommand.round(fr.imgPerSec() / r.imgPerSec()))
                 .put("features_gflop_per_img", Double.isNaN(fflop) ? null : PretrainCommand.round(fflop / 1e9))
+                .put("sharing_worker_ms", share == null ? null : PretrainCommand.round(share[0]))
+                .put("sharing_receiver_ms", share == null ? null : PretrainCommand.round(share[1]))
+                .put("sharing_message_vs_dense", share == null ? null : PretrainCommand.round(share[2]))
                 .print();
         return ExitCodes.OK;
+    }
+
+    /**
+     * @param stepMs the measured training step of this model, which the stages are a share of
+     * @return ms per step on the training thread, ms per message at each receiver, message bytes / dense bytes
+     */
+    private static double[] sharingCost(MimConfig cfg, MimMethod method, List<MultiDataSet> batches, double stepMs) {
+        org.deeplearning4j.nn.graph.ComputationGraph g = org.sparkmim.model.train.Trainer.newGraph(cfg, method, 1000);
+        for (int i = 0; i < 3; i++) g.fit(batches.get(i % batches.size()));
+        double tau = org.sparkmim.job.pretrain.SparkSettings.of(cfg).thresholdRatio() * cfg.optim.peakLr();
+        var stages = org.sparkmim.job.pretrain.SharingCost.measure(g, batches.get(0), tau, 15);
+        long params = g.params().length();
+        long[] bytes = org.sparkmim.job.pretrain.SharingCost.messageBytes(params);
+        System.err.printf("gradient sharing per step, %d parameters, threshold %.3g, one message %.1f KiB (%.4f x the "
+                + "dense fp32 update), training step %.1f ms:%n", params, tau, bytes[0] / 1024.0, bytes[0] / (double) bytes[1], stepMs);
+        double worker = 0, receiver = 0;
+        for (var st : stages) {
+            System.err.printf("  %-40s %-8s %7.2f ms  %5.1f%% of the step%n", st.name(), st.thread(), st.ms(), 100 * st.ms() / stepMs);
+            if (st.thread().equals("worker")) worker += st.ms();
+            else receiver += st.ms();
+        }
+        System.err.printf("  on the training thread %.2f ms (%.1f%% of the step); per message at each receiver (every other "
+                + "worker, the driver's replica) %.2f ms%n", worker, 100 * worker / stepMs, receiver);
+        return new double[]{worker, receiver, bytes[0] / (double) bytes[1]};
     }
 }

@@ -73,6 +73,21 @@ class CliTest {
         double ratio = s.get("gflop_per_img").asDouble() / s.get("features_gflop_per_img").asDouble();
         assertThat(ratio).isBetween(0.9, 1.1);
         assertThat(r.err()).contains("features ").contains("GFLOP/img forward");
+        assertThat(s.get("sharing_worker_ms").isNull()).isTrue(); // only with --sharing
+    }
+
+    @Test
+    void benchSharingPricesEveryStageOfGradientSharingForTheModel() throws Exception {
+        Run r = run("bench", "--sharing", "--warmup", "1", "--windows", "1", "--steps", "1", "--set", "model.size=small",
+                "--set", "optim.batch=64", "--set", "eval.extract-batch=64");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode s = r.summary();
+        assertThat(s.get("sharing_worker_ms").asDouble()).isPositive();
+        assertThat(s.get("sharing_receiver_ms").asDouble()).isPositive();
+        // DL4J's bitmap message: 2 bits per parameter plus Java serialization's header, at most 1/16 of fp32
+        assertThat(s.get("sharing_message_vs_dense").asDouble()).isBetween(0.0625, 0.0635);
+        assertThat(r.err()).contains("bitmap encode").contains("serialize + split for the transport")
+                .contains("local catch-up").contains("on the training thread");
     }
 
     @Test

@@ -1,0 +1,106 @@
+package org.sparkmim.job.pretrain;
+
+import org.apache.commons.lang3.SerializationUtils;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.NoOpResidualPostProcessor;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.parameterserver.distributed.conf.VoidConfiguration;
+import org.nd4j.parameterserver.distributed.v2.messages.impl.GradientsUpdateMessage;
+import org.nd4j.parameterserver.distributed.v2.util.MessageSplitter;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * What gradient sharing costs per step, stage by stage, for one model ({@code bench --sharing}).
+ *
+ * <p>Why. The Spark job's speed with one executor is the JVM engine's minus the sharing: DL4J encodes every step's
+ * update, serializes it for its transport, and every model (the sender's own, the other workers', the driver's
+ * replica) deserializes and decodes it. These costs grow with the parameter count, not with the batch, so they
+ * decide how much of a step they take for a given model. Each stage here runs the very calls DL4J's
+ * gradient-sharing path makes (ND4J's bitmap encoder and decoder, the transport's {@link MessageSplitter}, Java
+ * serialization of the message) and our own {@link LocalCatchUp}, on the update of a real AdamW step of the model.
+ */
+public final class SharingCost {
+    private SharingCost() { }
+
+    /** One stage: its name, which thread pays it ({@code worker}: the training thread; {@code receiver}), ms per step. */
+    public record Stage(String name, String thread, double ms) { }
+
+    /**
+     * @param g         a model that has trained a few steps (Adam's moments set): one more step on {@code batch}
+     *                  gives the update to share
+     * @param threshold the encoder's threshold τ (with spark.threshold = auto: threshold-ratio × the LR)
+     * @param reps      timed repetitions per stage; each stage's figure is their median
+     */
+    public static List<Stage> measure(ComputationGraph g, MultiDataSet batch, double threshold, int reps) {
+        INDArray before = g.params().dup();
+        g.fit(batch);
+        INDArray update = before.sub(g.params()).reshape(before.length()); // [P] DL4J's step is params -= update
+        long p = update.length();
+        INDArray residual = Nd4j.zeros(update.dataType(), p);
+        INDArray encoded = Nd4j.create(DataType.INT32, p / 16 + 5);             // DL4J's bitmap message size
+        INDArray decoded = Nd4j.zeros(update.dataType(), p);
+        int chunk = VoidConfiguration.builder().build().getMaxChunkSize();
+        LocalCatchUp.Residual catchUpResidual = LocalCatchUp.residual(new NoOpResidualPostProcessor());
+        LocalCatchUp.Listener catchUp = LocalCatchUp.listener();
+        catchUp.onGradientCalculation(g);
+        byte[][] serialized = new byte[1][];
+
+        List<Stage> out = new ArrayList<>();
+        out.add(new Stage("residual += update", "worker", median(reps, () -> { }, () -> residual.addi(update))));
+        // each repetition encodes the same residual: update plus the part an earlier step left
+        out.add(new Stage("bitmap encode (residual -= sent)", "worker", median(reps,
+                () -> residual.assign(update).muli(1.5),
+                () -> Nd4j.getExecutioner().bitmapEncode(residual, encoded, threshold))));
+        out.add(new Stage("local catch-up (spark.local-catch-up)", "worker", median(reps, () -> { }, () -> {
+            catchUpResidual.processResidual(0, 0, threshold, residual);
+            catchUp.iterationDone(g, 0, 0);
+        })));
+        out.add(new Stage("serialize + split for the transport", "worker", median(reps, () -> { }, () -> {
+            try {
+                MessageSplitter.getInstance().split(new GradientsUpdateMessage(UUID.randomUUID().toString(),
+                        encoded.dup()), chunk);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        })));
+        out.add(new Stage("decode (own message)", "worker", median(reps, () -> decoded.assign(0),
+                () -> Nd4j.getExecutioner().bitmapDecode(encoded, decoded))));
+        out.add(new Stage("apply (params -= decoded)", "worker", median(reps, () -> { },
+                () -> g.params().subi(decoded.reshape(g.params().shape())))));
+        serialized[0] = SerializationUtils.serialize(new GradientsUpdateMessage("m", encoded.dup()));
+        out.add(new Stage("deserialize a message", "receiver", median(reps, () -> { },
+                () -> SerializationUtils.deserialize(serialized[0]))));
+        out.add(new Stage("decode a message", "receiver", median(reps, () -> decoded.assign(0),
+                () -> Nd4j.getExecutioner().bitmapDecode(encoded, decoded))));
+        return out;
+    }
+
+    /** Bytes of one encoded message on the wire (Java-serialized bitmap), and of the dense fp32 update. */
+    public static long[] messageBytes(long params) {
+        INDArray encoded = Nd4j.create(DataType.INT32, params / 16 + 5);
+        return new long[]{SerializationUtils.serialize(new GradientsUpdateMessage("m", encoded)).length, 4 * params};
+    }
+
+    private static double median(int reps, Runnable untimedSetup, Runnable timed) {
+        for (int i = 0; i < 3; i++) { // JIT and ND4J's first-call costs
+            untimedSetup.run();
+            timed.run();
+        }
+        double[] ms = new double[reps];
+        for (int i = 0; i < reps; i++) {
+            untimedSetup.run();
+            long t = System.nanoTime();
+            timed.run();
+            ms[i] = (System.nanoTime() - t) / 1e6;
+        }
+        Arrays.sort(ms);
+        return ms[reps / 2];
+    }
+}
