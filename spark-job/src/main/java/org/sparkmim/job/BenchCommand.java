@@ -47,7 +47,10 @@ public class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         org.sparkmim.model.nn.Prof.enable(profile);
-        MimConfig cfg = opts.resolve(null, Map.of("model.size", "tiny", "optim.batch", "256"));
+        // MAE-tiny at batch 256 unless a preset or --conf says otherwise (these defaults used to override the
+        // preset's own model.size and batch, so `bench --preset fmnist-quality` measured MAE-tiny)
+        MimConfig cfg = opts.resolve(null, opts.preset == null && opts.conf == null
+                ? Map.of("model.size", "tiny", "optim.batch", "256") : Map.of());
         int b = cfg.optim.batch();
         System.err.printf("env: OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s, ND4J backend %s, %d cores, "
                         + "kernels (GELU, LayerNorm, attention) %s%n",
@@ -112,14 +115,21 @@ public class BenchCommand implements Callable<Integer> {
      * @return ms per step on the training thread, ms per message at each receiver, message bytes / dense bytes
      */
     private static double[] sharingCost(MimConfig cfg, MimMethod method, List<MultiDataSet> batches, double stepMs) {
+        // 30 steps first: Adam's first steps are about ±LR for every element, later ones far smaller, and how many
+        // elements cross the threshold decides the encoder's cost
+        int warm = 30;
         org.deeplearning4j.nn.graph.ComputationGraph g = org.sparkmim.model.train.Trainer.newGraph(cfg, method, 1000);
-        for (int i = 0; i < 3; i++) g.fit(batches.get(i % batches.size()));
-        double tau = org.sparkmim.job.pretrain.SparkSettings.of(cfg).thresholdRatio() * cfg.optim.peakLr();
-        var stages = org.sparkmim.job.pretrain.SharingCost.measure(g, batches.get(0), tau, 15);
+        for (int i = 0; i < warm; i++) g.fit(batches.get(i % batches.size()));
+        // spark.threshold = auto: threshold-ratio × the scheduled LR of the step encoded (LrThreshold)
+        double tau = org.sparkmim.job.pretrain.SparkSettings.of(cfg).thresholdRatio()
+                * org.sparkmim.model.train.Trainer.schedule(cfg, 1000).lr(warm);
+        var res = org.sparkmim.job.pretrain.SharingCost.measure(g, batches.get(0), tau, 15);
+        var stages = res.stages();
         long params = g.params().length();
         long[] bytes = org.sparkmim.job.pretrain.SharingCost.messageBytes(params);
-        System.err.printf("gradient sharing per step, %d parameters, threshold %.3g, one message %.1f KiB (%.4f x the "
-                + "dense fp32 update), training step %.1f ms:%n", params, tau, bytes[0] / 1024.0, bytes[0] / (double) bytes[1], stepMs);
+        System.err.printf("gradient sharing per step, %d parameters, threshold %.3g (a quantum sent for %.1f%% of them), one "
+                + "message %.1f KiB (%.4f x the dense fp32 update), training step %.1f ms:%n", params, tau,
+                100 * res.sentShare(), bytes[0] / 1024.0, bytes[0] / (double) bytes[1], stepMs);
         double worker = 0, receiver = 0;
         for (var st : stages) {
             System.err.printf("  %-40s %-8s %7.2f ms  %5.1f%% of the step%n", st.name(), st.thread(), st.ms(), 100 * st.ms() / stepMs);

@@ -78,10 +78,13 @@ class CliTest {
 
     @Test
     void benchSharingPricesEveryStageOfGradientSharingForTheModel() throws Exception {
-        Run r = run("bench", "--sharing", "--warmup", "1", "--windows", "1", "--steps", "1", "--set", "model.size=small",
-                "--set", "optim.batch=64", "--set", "eval.extract-batch=64");
+        Run r = run("bench", "--sharing", "--warmup", "1", "--windows", "1", "--steps", "1", "--preset", "fmnist-quality",
+                "--set", "data.path=", "--set", "optim.batch=64", "--set", "eval.extract-batch=64");
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode s = r.summary();
+        // the preset's model, not bench's default MAE-tiny (which used to override it)
+        assertThat(s.get("model").asText()).contains("p=7").contains("D=128x6");
+        assertThat(s.get("batch").asInt()).isEqualTo(64);
         assertThat(s.get("sharing_worker_ms").asDouble()).isPositive();
         assertThat(s.get("sharing_receiver_ms").asDouble()).isPositive();
         // DL4J's bitmap message: 2 bits per parameter plus Java serialization's header, at most 1/16 of fp32

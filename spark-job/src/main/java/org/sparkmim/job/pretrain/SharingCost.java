@@ -32,13 +32,16 @@ public final class SharingCost {
     /** One stage: its name, which thread pays it ({@code worker}: the training thread; {@code receiver}), ms per step. */
     public record Stage(String name, String thread, double ms) { }
 
+    /** The stages, and the share of parameters the encoder sent a quantum for (what its cost depends on). */
+    public record Result(List<Stage> stages, double sentShare) { }
+
     /**
      * @param g         a model that has trained a few steps (Adam's moments set): one more step on {@code batch}
      *                  gives the update to share
-     * @param threshold the encoder's threshold τ (with spark.threshold = auto: threshold-ratio × the LR)
+     * @param threshold the encoder's threshold τ (with spark.threshold = auto: threshold-ratio × the LR of the step)
      * @param reps      timed repetitions per stage; each stage's figure is their median
      */
-    public static List<Stage> measure(ComputationGraph g, MultiDataSet batch, double threshold, int reps) {
+    public static Result measure(ComputationGraph g, MultiDataSet batch, double threshold, int reps) {
         INDArray before = g.params().dup();
         g.fit(batch);
         INDArray update = before.sub(g.params()).reshape(before.length()); // [P] DL4J's step is params -= update
@@ -51,13 +54,14 @@ public final class SharingCost {
         LocalCatchUp.Listener catchUp = LocalCatchUp.listener();
         catchUp.onGradientCalculation(g);
         byte[][] serialized = new byte[1][];
+        long[] sent = new long[1];
 
         List<Stage> out = new ArrayList<>();
         out.add(new Stage("residual += update", "worker", median(reps, () -> { }, () -> residual.addi(update))));
         // each repetition encodes the same residual: update plus the part an earlier step left
         out.add(new Stage("bitmap encode (residual -= sent)", "worker", median(reps,
                 () -> residual.assign(update).muli(1.5),
-                () -> Nd4j.getExecutioner().bitmapEncode(residual, encoded, threshold))));
+                () -> sent[0] = Nd4j.getExecutioner().bitmapEncode(residual, encoded, threshold))));
         out.add(new Stage("local catch-up (spark.local-catch-up)", "worker", median(reps, () -> { }, () -> {
             catchUpResidual.processResidual(0, 0, threshold, residual);
             catchUp.iterationDone(g, 0, 0);
@@ -79,7 +83,7 @@ public final class SharingCost {
                 () -> SerializationUtils.deserialize(serialized[0]))));
         out.add(new Stage("decode a message", "receiver", median(reps, () -> decoded.assign(0),
                 () -> Nd4j.getExecutioner().bitmapDecode(encoded, decoded))));
-        return out;
+        return new Result(out, sent[0] / (double) p);
     }
 
     /** Bytes of one encoded message on the wire (Java-serialized bitmap), and of the dense fp32 update. */
