@@ -120,9 +120,11 @@ public class BenchCommand implements Callable<Integer> {
         int warm = 30;
         org.deeplearning4j.nn.graph.ComputationGraph g = org.sparkmim.model.train.Trainer.newGraph(cfg, method, 1000);
         for (int i = 0; i < warm; i++) g.fit(batches.get(i % batches.size()));
-        // spark.threshold = auto: threshold-ratio × the scheduled LR of the step encoded (LrThreshold)
-        double tau = org.sparkmim.job.pretrain.SparkSettings.of(cfg).thresholdRatio()
-                * org.sparkmim.model.train.Trainer.schedule(cfg, 1000).lr(warm);
+        // spark.threshold = auto (and rms, priced the same): threshold-ratio × the scheduled LR of the step encoded
+        // (LrThreshold); a number: that threshold
+        var spark = org.sparkmim.job.pretrain.SparkSettings.of(cfg);
+        double tau = spark.threshold() > 0 ? spark.threshold()
+                : spark.thresholdRatio() * org.sparkmim.model.train.Trainer.schedule(cfg, 1000).lr(warm);
         var res = org.sparkmim.job.pretrain.SharingCost.measure(g, batches.get(0), tau, 15);
         var stages = res.stages();
         long params = g.params().length();
