@@ -87,7 +87,7 @@ public class BenchCommand implements Callable<Integer> {
                         : String.format(java.util.Locale.ROOT, "%.3f GFLOP/img forward | %.1f GFLOP/s | MFU %.1f%% | "
                                 + "training costs %.2fx the FLOPs of a feature pass per image", fflop / 1e9,
                         fr.imgPerSec() * fflop / 1e9, 100 * fr.imgPerSec() * fflop / 1e9 / peak, flop / fflop));
-        double[] share = sharing ? sharingCost(cfg, method, batches, 1000.0 * b / r.imgPerSec()) : null;
+        var share = sharing ? sharingCost(cfg, method, batches, 1000.0 * b / r.imgPerSec()) : null;
         if (profile) {
             System.err.print(org.sparkmim.model.nn.Prof.report());
             System.err.printf("timed steps wall total: %.1f ms (the rest is DL4J: output layer, updater, graph bookkeeping)%n",
@@ -103,43 +103,32 @@ public class BenchCommand implements Callable<Integer> {
                 .put("features_img_per_s", PretrainCommand.round(fr.imgPerSec()))
                 .put("features_to_train", PretrainCommand.round(fr.imgPerSec() / r.imgPerSec()))
                 .put("features_gflop_per_img", Double.isNaN(fflop) ? null : PretrainCommand.round(fflop / 1e9))
-                .put("sharing_worker_ms", share == null ? null : PretrainCommand.round(share[0]))
-                .put("sharing_receiver_ms", share == null ? null : PretrainCommand.round(share[1]))
-                .put("sharing_message_vs_dense", share == null ? null : PretrainCommand.round(share[2]))
+                .put("sharing_worker_ms", share == null ? null : PretrainCommand.round(share.workerMs()))
+                .put("sharing_receiver_ms", share == null ? null : PretrainCommand.round(share.receiverMs()))
+                .put("sharing_message_vs_dense", share == null ? null : PretrainCommand.round(share.messageVsDense()))
                 .print();
         return ExitCodes.OK;
     }
 
-    /**
-     * @param stepMs the measured training step of this model, which the stages are a share of
-     * @return ms per step on the training thread, ms per message at each receiver, message bytes / dense bytes
-     */
-    private static double[] sharingCost(MimConfig cfg, MimMethod method, List<MultiDataSet> batches, double stepMs) {
+    /** @param stepMs the measured training step of this model, which the stages are a share of */
+    private static org.sparkmim.job.pretrain.SharingCost.Result sharingCost(MimConfig cfg, MimMethod method,
+                                                                           List<MultiDataSet> batches, double stepMs) {
         // 30 steps first: Adam's first steps are about ±LR for every element, later ones far smaller, and how many
         // elements cross the threshold decides the encoder's cost
-        int warm = 30;
-        org.deeplearning4j.nn.graph.ComputationGraph g = org.sparkmim.model.train.Trainer.newGraph(cfg, method, 1000);
+        int warm = 30, spe = 1000;
+        org.deeplearning4j.nn.graph.ComputationGraph g = org.sparkmim.model.train.Trainer.newGraph(cfg, method, spe);
         for (int i = 0; i < warm; i++) g.fit(batches.get(i % batches.size()));
-        // spark.threshold = auto (and rms, priced the same): threshold-ratio × the scheduled LR of the step encoded
-        // (LrThreshold); a number: that threshold
-        var spark = org.sparkmim.job.pretrain.SparkSettings.of(cfg);
-        double tau = spark.threshold() > 0 ? spark.threshold()
-                : spark.thresholdRatio() * org.sparkmim.model.train.Trainer.schedule(cfg, 1000).lr(warm);
-        var res = org.sparkmim.job.pretrain.SharingCost.measure(g, batches.get(0), tau, 15);
-        var stages = res.stages();
-        long params = g.params().length();
-        long[] bytes = org.sparkmim.job.pretrain.SharingCost.messageBytes(params);
+        var threshold = org.sparkmim.job.pretrain.SparkSettings.of(cfg)
+                .thresholdAlgorithm(org.sparkmim.model.train.Trainer.schedule(cfg, spe));
+        var res = org.sparkmim.job.pretrain.SharingCost.measure(g, batches.get(0), threshold, 15);
         System.err.printf("gradient sharing per step, %d parameters, threshold %.3g (a quantum sent for %.1f%% of them), one "
-                + "message %.1f KiB (%.4f x the dense fp32 update), training step %.1f ms:%n", params, tau,
-                100 * res.sentShare(), bytes[0] / 1024.0, bytes[0] / (double) bytes[1], stepMs);
-        double worker = 0, receiver = 0;
-        for (var st : stages) {
+                + "message %.1f KiB (%.4f x the dense fp32 update), training step %.1f ms:%n", res.denseBytes() / 4,
+                res.threshold(), 100 * res.sentShare(), res.messageBytes() / 1024.0, res.messageVsDense(), stepMs);
+        for (var st : res.stages()) {
             System.err.printf("  %-40s %-8s %7.2f ms  %5.1f%% of the step%n", st.name(), st.thread(), st.ms(), 100 * st.ms() / stepMs);
-            if (st.thread().equals("worker")) worker += st.ms();
-            else receiver += st.ms();
         }
         System.err.printf("  on the training thread %.2f ms (%.1f%% of the step); per message at each receiver (every other "
-                + "worker, the driver's replica) %.2f ms%n", worker, 100 * worker / stepMs, receiver);
-        return new double[]{worker, receiver, bytes[0] / (double) bytes[1]};
+                + "worker, the driver's replica) %.2f ms%n", res.workerMs(), 100 * res.workerMs() / stepMs, res.receiverMs());
+        return res;
     }
 }

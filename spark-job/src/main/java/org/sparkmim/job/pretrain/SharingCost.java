@@ -2,6 +2,7 @@ package org.sparkmim.job.pretrain;
 
 import org.apache.commons.lang3.SerializationUtils;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.optimize.solvers.accumulation.encoding.ThresholdAlgorithm;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.residual.NoOpResidualPostProcessor;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -32,21 +33,42 @@ public final class SharingCost {
     /** One stage: its name, which thread pays it ({@code worker}: the training thread; {@code receiver}), ms per step. */
     public record Stage(String name, String thread, double ms) { }
 
-    /** The stages, and the share of parameters the encoder sent a quantum for (what its cost depends on). */
-    public record Result(List<Stage> stages, double sentShare) { }
+    /**
+     * The stages; the threshold the configured algorithm chose; the share of parameters the encoder sent a quantum
+     * for (what its cost depends on); the bytes of one serialized message and of the dense fp32 update.
+     */
+    public record Result(List<Stage> stages, double threshold, double sentShare, long messageBytes, long denseBytes) {
+        /** ms per step on the training thread */
+        public double workerMs() {
+            return stages.stream().filter(s -> s.thread().equals("worker")).mapToDouble(Stage::ms).sum();
+        }
+
+        /** ms per message at each receiver (every other worker, the driver's replica) */
+        public double receiverMs() {
+            return stages.stream().filter(s -> s.thread().equals("receiver")).mapToDouble(Stage::ms).sum();
+        }
+
+        public double messageVsDense() {
+            return messageBytes / (double) denseBytes;
+        }
+    }
 
     /**
      * @param g         a model that has trained a few steps (Adam's moments set): one more step on {@code batch}
      *                  gives the update to share
-     * @param threshold the encoder's threshold τ (with spark.threshold = auto: threshold-ratio × the LR of the step)
+     * @param threshold the run's threshold algorithm ({@link SparkSettings#thresholdAlgorithm}), asked as DL4J asks
+     *                  it, at the model's step
      * @param reps      timed repetitions per stage; each stage's figure is their median
      */
-    public static Result measure(ComputationGraph g, MultiDataSet batch, double threshold, int reps) {
+    public static Result measure(ComputationGraph g, MultiDataSet batch, ThresholdAlgorithm threshold, int reps) {
         INDArray before = g.params().dup();
         g.fit(batch);
         INDArray update = before.sub(g.params()).reshape(before.length()); // [P] DL4J's step is params -= update
         long p = update.length();
-        INDArray residual = Nd4j.zeros(update.dataType(), p);
+        // update plus the part an earlier step left in the residual
+        INDArray residual = update.mul(1.5);
+        int step = g.getConfiguration().getIterationCount() - 1;   // the step that made the update
+        double tau = threshold.calculateThreshold(step, 0, null, null, null, residual);
         INDArray encoded = Nd4j.create(DataType.INT32, p / 16 + 5);             // DL4J's bitmap message size
         INDArray decoded = Nd4j.zeros(update.dataType(), p);
         int chunk = VoidConfiguration.builder().build().getMaxChunkSize();
@@ -57,13 +79,14 @@ public final class SharingCost {
         long[] sent = new long[1];
 
         List<Stage> out = new ArrayList<>();
-        out.add(new Stage("residual += update", "worker", median(reps, () -> { }, () -> residual.addi(update))));
-        // each repetition encodes the same residual: update plus the part an earlier step left
+        out.add(new Stage("residual += update", "worker", median(reps, () -> residual.assign(update),
+                () -> residual.addi(update))));
+        // each repetition encodes the same residual
         out.add(new Stage("bitmap encode (residual -= sent)", "worker", median(reps,
                 () -> residual.assign(update).muli(1.5),
-                () -> sent[0] = Nd4j.getExecutioner().bitmapEncode(residual, encoded, threshold))));
+                () -> sent[0] = Nd4j.getExecutioner().bitmapEncode(residual, encoded, tau))));
         out.add(new Stage("local catch-up (spark.local-catch-up)", "worker", median(reps, () -> { }, () -> {
-            catchUpResidual.processResidual(0, 0, threshold, residual);
+            catchUpResidual.processResidual(0, 0, tau, residual);
             catchUp.iterationDone(g, 0, 0);
         })));
         out.add(new Stage("serialize + split for the transport", "worker", median(reps, () -> { }, () -> {
@@ -83,13 +106,7 @@ public final class SharingCost {
                 () -> SerializationUtils.deserialize(serialized[0]))));
         out.add(new Stage("decode a message", "receiver", median(reps, () -> decoded.assign(0),
                 () -> Nd4j.getExecutioner().bitmapDecode(encoded, decoded))));
-        return new Result(out, sent[0] / (double) p);
-    }
-
-    /** Bytes of one encoded message on the wire (Java-serialized bitmap), and of the dense fp32 update. */
-    public static long[] messageBytes(long params) {
-        INDArray encoded = Nd4j.create(DataType.INT32, params / 16 + 5);
-        return new long[]{SerializationUtils.serialize(new GradientsUpdateMessage("m", encoded)).length, 4 * params};
+        return new Result(out, tau, sent[0] / (double) p, serialized[0].length, 4 * p);
     }
 
     private static double median(int reps, Runnable untimedSetup, Runnable timed) {
