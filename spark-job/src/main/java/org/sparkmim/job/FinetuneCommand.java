@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The finetune job: a pretraining checkpoint's ViT encoder, unmasked, plus a pooled linear classifier, trained end
+ * The finetune job: a pretraining checkpoint's encoder (ViT, unmasked, or ResNet) plus a pooled linear classifier, trained end
  * to end on the labelled train split (method.name = finetune, {@link org.sparkmim.model.finetune.FinetuneMethod}).
  * It is the pretrain job with another objective: Spark with gradient sharing by default or --engine jvm, the same
  * checkpoints, resume, divergence guard, time budget, progress lines and metrics.jsonl. Its config is the
@@ -27,7 +27,7 @@ import java.util.Map;
  * {@code --from-scratch} trains the same architecture from its random init: the baseline.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
-        description = "Fine-tune a pretrained ViT encoder end to end with a linear classifier on the labelled train split "
+        description = "Fine-tune a pretrained encoder (ViT or ResNet) end to end with a linear classifier on the labelled train split "
                 + "(MAE's recipe: AdamW, layer-wise LR decay, warmup + cosine, label smoothing); --from-scratch trains "
                 + "the same model from its random init as the baseline.")
 public class FinetuneCommand extends PretrainCommand {
@@ -64,10 +64,6 @@ public class FinetuneCommand extends PretrainCommand {
         if ("finetune".equals(asTrained.method.name())) {
             throw new IllegalArgumentException("--checkpoint " + source + " is already a fine-tuned model; give a "
                     + "pretraining checkpoint (or resume its own run: the same command with its run.name)");
-        }
-        if (asTrained.model.isResNet()) {
-            throw new IllegalArgumentException("--checkpoint " + source + " is a ResNet (model.backbone = resnet); "
-                    + "fine-tuning is built for the ViT backbone only so far");
         }
         if (runDirUri != null && !runDirUri.startsWith("file:") && runDirUri.contains("://")) {
             throw new IllegalArgumentException("--run-dir " + runDirUri + ": finetune's epoch-end evaluation (test top-1, "

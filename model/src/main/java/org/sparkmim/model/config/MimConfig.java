@@ -327,6 +327,10 @@ public final class MimConfig {
                 (int) range(f, "classes", 0, 1 << 20, "0 (not set) or >= 2"),
                 (int) range(f, "eval-every", 1, 1e6, ">= 1"));
         if (method.name().equals("finetune")) {
+            if (res && finetune.cls()) {
+                throw err(f, "pool", finetune.pool(), "mean with model.backbone = resnet (a CNN has no CLS token; its "
+                        + "classifier reads the global-average-pooled last stage)");
+            }
             if (finetune.classes() < 2) {
                 throw err(f, "classes", finetune.classes(), ">= 2 with method.name = finetune (the finetune job sets "
                         + "it from the dataset's classes)");
@@ -353,7 +357,7 @@ public final class MimConfig {
     }
 
     /** Methods that run on any backbone (model.backbone); the others need a ViT. */
-    public static final List<String> BACKBONE_AGNOSTIC = List.of("a2mim");
+    public static final List<String> BACKBONE_AGNOSTIC = List.of("a2mim", "finetune");
 
     /**
      * The recipe's RandomResizedCrop lower scale: ROPIM's and A2MIM-ViT's released configs use 0.67, A2MIM-ResNet's
@@ -368,10 +372,6 @@ public final class MimConfig {
     /** Cross-section rules between method and model: fail at load, naming the key, not mid-run. */
     private static void checkMethodFitsModel(Config me, MethodConfig m, ModelConfig mc) {
         int n = mc.tokens();
-        if (mc.isResNet() && m.name().equals("finetune")) {
-            throw err(me, "name", m.name(), "a ViT checkpoint (model.backbone = vit) for fine-tuning: fine-tuning the "
-                    + "ResNet backbone is not built yet");
-        }
         if (mc.isResNet() && !BACKBONE_AGNOSTIC.contains(m.name())) {
             throw err(me, "name", m.name(), "a method that runs on model.backbone = resnet: one of " + BACKBONE_AGNOSTIC
                     + ". " + m.name() + " needs a ViT (it drops, sketches or pairs tokens of a Transformer encoder); "

@@ -2,7 +2,9 @@ package org.sparkmim.model.finetune;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.nd4j.linalg.activations.Activation;
@@ -24,6 +26,7 @@ import org.sparkmim.model.method.FeatureSpec;
 import org.sparkmim.model.method.MimMethod;
 import org.sparkmim.model.nn.PatchEmbed;
 import org.sparkmim.model.nn.TokenPool;
+import org.sparkmim.model.resnet.ResNet;
 import org.sparkmim.model.train.Bench;
 import org.sparkmim.model.train.Checkpoints;
 import org.sparkmim.model.train.WarmupCosineSchedule;
@@ -43,7 +46,10 @@ import java.util.Map;
  *   → pool (TokenPool) [B, D] → head (OutputLayer, softmax, MCXENT on smoothed one-hot labels [B, K])
  * </pre>
  *
- * The encoder's vertex names are MAE's, so {@link #features} (evaluate, online kNN) and export read a fine-tuned
+ * On the ResNet backbone (A2MIM's): image [B, C, H, W] → stem, stages 0..3 → global average pool [B, C4] → head,
+ * the classifier of torchvision's and timm's ResNet; stages take the place of blocks in the layer-wise decay.
+ *
+ * The encoder's vertex names are the pretraining graph's, so {@link #features} (evaluate, online kNN) and export read a fine-tuned
  * checkpoint exactly like a pretrained one. Layer-wise LR decay (BEiT's, as in MAE's param_groups_lrd): with L
  * blocks, block i gets LR × d^(L − i), the patch embedding and CLS token d^(L + 1), the final norm and the head 1;
  * the weight decay, which DL4J multiplies by the LR, scales with it, as in AdamW's param groups.
@@ -51,13 +57,16 @@ import java.util.Map;
 public final class FinetuneMethod implements MimMethod {
     private static final Logger LOG = LoggerFactory.getLogger(FinetuneMethod.class);
     public static final String POOL = "pool";
+    /** The ResNet's input: normalized images [B, C, H, W]. */
+    public static final String IN_IMAGE = "image";
 
     private final ModelConfig model;
     private final MimConfig.FinetuneConfig ft;
 
     public FinetuneMethod(ModelConfig model, MimConfig.FinetuneConfig ft) {
-        if (model.isResNet()) {
-            throw new IllegalArgumentException("fine-tuning needs a ViT (model.backbone = vit); the ResNet is not built yet");
+        if (model.isResNet() && ft.cls()) {
+            throw new IllegalArgumentException("mim.finetune.pool = cls is invalid with model.backbone = resnet (a CNN has "
+                    + "no CLS token): allowed mean (global average pooling of the last stage)");
         }
         this.model = model;
         this.ft = ft;
@@ -72,13 +81,22 @@ public final class FinetuneMethod implements MimMethod {
         return ft.classes();
     }
 
-    /** LR multiplier of layer {@code layer} in 0 (patch embedding) .. L + 1 (final norm, head): d^(L + 1 − layer). */
+    /**
+     * LR multiplier of layer {@code layer} in 0 .. L + 1: d^(L + 1 − layer). ViT: 0 = patch embedding and CLS,
+     * i + 1 = block i, L + 1 = final norm and head (L = depth). ResNet: 0 = stem, s + 1 = stage s, 5 = head (L = 4).
+     */
     public double lrScale(int layer) {
-        return Math.pow(ft.layerDecay(), model.depth + 1 - layer);
+        return Math.pow(ft.layerDecay(), layers() + 1 - layer);
+    }
+
+    /** L: ViT blocks, or the ResNet's 4 stages. */
+    private int layers() {
+        return model.isResNet() ? 4 : model.depth;
     }
 
     @Override
     public ComputationGraphConfiguration graph(IUpdater updater, double weightDecay, long seed, DataType dataType) {
+        if (model.isResNet()) return resnetGraph(updater, weightDecay, seed, dataType);
         int g = model.gridSize(), d = model.dim;
         var gb = MaeGraph.builder(seed, dataType);
         gb.addInputs(MaeGraph.IN_PATCHES, MaeGraph.IN_IDS_KEEP);
@@ -86,13 +104,33 @@ public final class FinetuneMethod implements MimMethod {
                 weightDecay), MaeGraph.IN_PATCHES, MaeGraph.IN_IDS_KEEP);
         MaeGraph.addEncoder(gb, model, i -> scaled(updater, lrScale(i + 1)), weightDecay, MaeGraph.EMBED, null, null);
         gb.addVertex(POOL, new TokenPool(d, ft.cls()), MaeGraph.LATENT);
+        addHead(gb, d, updater, weightDecay, POOL);
+        return gb.build();
+    }
+
+    /**
+     * The ResNet's classifier (torchvision's and timm's): image [B, C, H, W] → stem, stages 0..3 [B, C4, g, g]
+     * → global average pool [B, C4] → head. A2MIM's mask token is left out: with nothing masked it adds nothing.
+     */
+    private ComputationGraphConfiguration resnetGraph(IUpdater updater, double weightDecay, long seed, DataType dataType) {
+        var gb = MaeGraph.builder(seed, dataType);
+        gb.addInputs(IN_IMAGE);
+        String out = ResNet.addEncoder(gb, model, layer -> scaled(updater, lrScale(layer)), weightDecay, IN_IMAGE,
+                (stage, prev) -> prev);
+        gb.addLayer(POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), out);
+        addHead(gb, ResNet.channels(model), updater, weightDecay, POOL);
+        return gb.build();
+    }
+
+    /** pooled [B, width] → linear + softmax [B, K], MCXENT on the smoothed one-hot labels. */
+    private void addHead(ComputationGraphConfiguration.GraphBuilder gb, int width, IUpdater updater, double weightDecay,
+                         String in) {
         // MAE's head init: trunc_normal(std = 2e-5), bias 0, so the first logits are ~0 and the first loss ~ln K
-        gb.addLayer(MaeGraph.HEAD, new OutputLayer.Builder(new LossMCXENT()).nIn(d).nOut(ft.classes())
+        gb.addLayer(MaeGraph.HEAD, new OutputLayer.Builder(new LossMCXENT()).nIn(width).nOut(ft.classes())
                 .activation(Activation.SOFTMAX).weightInit(new NormalDistribution(0, 2e-5)).biasInit(0)
                 .updater(updater.clone()).biasUpdater(updater.clone())
-                .weightDecay(weightDecay, true).weightDecayBias(0, true).build(), POOL);
+                .weightDecay(weightDecay, true).weightDecayBias(0, true).build(), in);
         gb.setOutputs(MaeGraph.HEAD);
-        return gb.build();
     }
 
     /** The run's Adam with its LR schedule times f; other updaters keep their own LR (f only scales Adam's). */
@@ -133,8 +171,9 @@ public final class FinetuneMethod implements MimMethod {
                 new INDArray[]{Nd4j.create(target, new long[]{b, k})});
     }
 
-    /** patches [B, N·P] and ids_keep = identity [B, N]: every token, in grid order. */
+    /** ViT: patches [B, N·P] and ids_keep = identity [B, N], every token in grid order; ResNet: image [B, C, H, W]. */
     private INDArray[] inputs(Batch batch) {
+        if (model.isResNet()) return new INDArray[]{ResNet.image(model, batch)};
         int b = batch.size(), n = model.tokens();
         float[] ids = new float[b * n];
         for (int i = 0; i < b; i++) for (int t = 0; t < n; t++) ids[i * n + t] = t;
@@ -149,11 +188,13 @@ public final class FinetuneMethod implements MimMethod {
 
     @Override
     public double trainFlopsPerImage() {
+        if (model.isResNet()) return 3 * (ResNet.forwardFlops(model) + 2.0 * ResNet.channels(model) * ft.classes());
         return 3 * (Bench.featureFlopsPerImage(model) + 2.0 * model.dim * ft.classes());
     }
 
     @Override
     public INDArray features(ComputationGraph graph, Batch batch, FeatureSpec spec) {
+        if (model.isResNet()) return ResNet.features(graph, model, inputs(batch), batch.size(), spec);
         return MaeMethod.encoderFeatures(graph, model, inputs(batch), batch.size(), spec);
     }
 
@@ -176,8 +217,15 @@ public final class FinetuneMethod implements MimMethod {
         LOG.info("encoder initialized from {}", src);
     }
 
-    /** Encoder parameters of a pretraining graph (any ViT method of this project) → the same vertices of g. */
+    /**
+     * Encoder parameters of a pretraining graph (any method of this project) → the same vertices of g. The ResNet's
+     * batch norms carry their running mean and variance along (they are parameters in DL4J).
+     */
     public static void copyEncoder(ComputationGraph from, ComputationGraph to, ModelConfig m, String where) {
+        if (m.isResNet()) {
+            copyResNet(from, to, where);
+            return;
+        }
         Map<String, INDArray> embed = params(from, MaeGraph.EMBED, where);
         if (embed.containsKey("pos")) {
             throw new IllegalArgumentException(where + " learns its position table (MaPeT); fine-tuning keeps MAE's fixed "
@@ -200,11 +248,23 @@ public final class FinetuneMethod implements MimMethod {
         }
     }
 
+    /** Every parameterized layer of the fine-tuning ResNet except the head (stem_*, s{i}b{j}_*) from the same name. */
+    private static void copyResNet(ComputationGraph from, ComputationGraph to, String where) {
+        int copied = 0;
+        for (GraphVertex v : to.getVertices()) {
+            if (v.numParams() == 0 || v.getVertexName().equals(MaeGraph.HEAD)) continue;
+            Map<String, INDArray> s = params(from, v.getVertexName(), where), t = v.paramTable(false);
+            for (String p : t.keySet()) assign(t, p, s, where + " " + v.getVertexName() + " " + p);
+            copied++;
+        }
+        if (copied == 0) throw new IllegalStateException("the fine-tuning ResNet has no parameterized layers");
+    }
+
     private static Map<String, INDArray> params(ComputationGraph g, String vertex, String where) {
         GraphVertex v = g.getVertex(vertex);
         if (v == null) {
-            throw new IllegalArgumentException(where + " has no vertex '" + vertex + "': not a ViT encoder of this project "
-                    + "(embed, enc0..enc{depth-1}, enc_norm)");
+            throw new IllegalArgumentException(where + " has no vertex '" + vertex + "': not an encoder of this project "
+                    + "with the same model.* (ViT: embed, enc0..enc{depth-1}, enc_norm; ResNet: stem_*, s{i}b{j}_*)");
         }
         return v.paramTable(false);
     }

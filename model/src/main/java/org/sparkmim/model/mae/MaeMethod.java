@@ -261,7 +261,7 @@ public class MaeMethod implements MimMethod, PixelReconstruction {
         checkShape(model, batch);
     }
 
-    static void checkShape(ModelConfig model, Batch batch) {
+    public static void checkShape(ModelConfig model, Batch batch) {
         if (batch.height() != model.imageSize || batch.width() != model.imageSize || batch.channels() != model.channels) {
             throw new IllegalArgumentException("images are " + batch.height() + "x" + batch.width() + "x" + batch.channels()
                     + " but model.image-size=" + model.imageSize + ", model.channels=" + model.channels);

@@ -20,6 +20,7 @@ import org.sparkmim.model.mae.MaeMethod;
 import org.sparkmim.model.method.FeatureSpec;
 
 import java.util.function.BiFunction;
+import java.util.function.IntFunction;
 
 /**
  * A ResNet (He et al. 2016) as DL4J layers: ConvolutionLayer, BatchNormalization, ReLU ActivationLayer and residual
@@ -58,13 +59,24 @@ public final class ResNet {
      */
     public static String addEncoder(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m, IUpdater updater,
                                     double wd, String input, BiFunction<Integer, String, String> hook) {
+        return addEncoder(gb, m, layer -> updater, wd, input, hook);
+    }
+
+    /**
+     * The same with an updater per layer (fine-tuning's layer-wise LR decay): layer 0 is the stem, layer s + 1 is
+     * stage s (0..3).
+     */
+    public static String addEncoder(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m,
+                                    IntFunction<IUpdater> updaterOf, double wd, String input,
+                                    BiFunction<Integer, String, String> hook) {
         ModelConfig.ResNetShape r = m.resnet;
         int w = r.width();
         String prev;
+        IUpdater stem = updaterOf.apply(0);
         if (r.stem().equals("small")) {
-            prev = convBn(gb, "stem", input, m.channels, w, 3, 1, true, false, updater, wd);
+            prev = convBn(gb, "stem", input, m.channels, w, 3, 1, true, false, stem, wd);
         } else {
-            prev = convBn(gb, "stem", input, m.channels, w, 7, 2, true, false, updater, wd);
+            prev = convBn(gb, "stem", input, m.channels, w, 7, 2, true, false, stem, wd);
             gb.addLayer("stem_pool", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
                     .padding(1, 1).convolutionMode(ConvolutionMode.Truncate).build(), prev);
             prev = "stem_pool";
@@ -74,6 +86,7 @@ public final class ResNet {
         for (int s = 0; s < 4; s++) {
             prev = hook.apply(s, prev);
             int planes = w << s, cout = r.stageChannels(s);
+            IUpdater updater = updaterOf.apply(s + 1);
             for (int b = 0; b < blocks[s]; b++) {
                 int stride = b == 0 ? r.strides().get(s) : 1;
                 prev = block(gb, "s" + s + "b" + b, prev, cin, planes, cout, stride, r.bottleneck(), updater, wd);
@@ -114,6 +127,13 @@ public final class ResNet {
         if (!relu) return name + "_bn";
         gb.addLayer(name + "_relu", new ActivationLayer.Builder().activation(Activation.RELU).build(), name + "_bn");
         return name + "_relu";
+    }
+
+    /** A batch's normalized pixels [B, H, W, C] as the NCHW images [B, C, H, W] the ResNet reads. */
+    public static INDArray image(ModelConfig m, org.sparkmim.model.method.Batch batch) {
+        MaeMethod.checkShape(m, batch);
+        return Nd4j.create(batch.pixels(), new long[]{batch.size(), batch.height(), batch.width(), batch.channels()})
+                .permute(0, 3, 1, 2).dup('c');
     }
 
     /**

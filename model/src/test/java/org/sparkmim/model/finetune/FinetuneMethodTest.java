@@ -134,6 +134,47 @@ class FinetuneMethodTest {
         assertThatThrownBy(() -> ft.prepare(unlabelled)).hasMessageContaining("labelled");
     }
 
+    /**
+     * A2MIM's ResNet: the fine-tuning classifier's trunk starts as exactly the pretrained one (convolutions and batch
+     * norms with their running statistics), so its features equal the pretrained checkpoint's, whose mask token adds
+     * nothing when nothing is masked; the stages' LR follows the layer decay, stem lowest, head highest.
+     */
+    @Test
+    void aResNetFineTuningGraphStartsFromExactlyThePretrainedTrunk(@TempDir Path tmp) {
+        MimConfig preCfg = MimConfig.load(kv("model.backbone", "resnet", "method.name", "a2mim", "model.resnet.width", "8",
+                "optim.batch", "32", "optim.steps", "8", "data.train-limit", "256", "run.dir", tmp.toString(),
+                "run.seed", "3", "eval.recon-every", "0", "eval.online-knn-every", "0"));
+        Path ckpt = new Trainer(preCfg, TRAIN.subset(0, 256), tmp.resolve("a2")).run().checkpoint();
+        ComputationGraph pre = Checkpoints.load(ckpt);
+        MimConfig cfg = finetuneCfg(ckpt);
+        FinetuneMethod ft = (FinetuneMethod) Methods.create(cfg);
+        ComputationGraph g = Trainer.newGraph(cfg, ft, 10);
+        // trained running statistics, not the init's 0 / 1, are what must come across
+        INDArray runMean = pre.getVertex("s3b1_b_bn").paramTable(false).get("mean");
+        assertThat(runMean.amaxNumber().doubleValue()).isGreaterThan(0);
+        assertThat(g.getVertex("s3b1_b_bn").paramTable(false).get("mean")).isEqualTo(runMean);
+        Batch b = EvalBatches.of(cfg, TEST, 0, 32, 0);
+        INDArray want = Methods.create(preCfg).features(pre, b, FeatureSpec.MEAN), got = ft.features(g, b, FeatureSpec.MEAN);
+        assertThat(want.shape()).containsExactly(32, 64);    // width 8 → last stage 8·8 channels
+        assertThat(got.sub(want).amaxNumber().doubleValue()).isLessThan(1e-5);
+        // the classifier on a fresh head: uniform to within MAE's 2e-5 init
+        INDArray p = ft.probabilities(g, b);
+        assertThat(p.sub(0.1).amaxNumber().doubleValue()).isLessThan(1e-3);
+        // layer-wise decay over the stem and 4 stages: 0.75^5 for the stem, 0.75 for the last stage, 1 for the head
+        assertThat(ft.lrScale(0)).isCloseTo(Math.pow(0.75, 5), within(1e-12));
+        assertThat(ft.lrScale(4)).isCloseTo(0.75, within(1e-12));
+        assertThat(lr(g, "stem_conv") / lr(g, MaeGraph.HEAD)).isCloseTo(Math.pow(0.75, 5), within(1e-9));
+        assertThat(lr(g, "s3b0_a_conv") / lr(g, MaeGraph.HEAD)).isCloseTo(0.75, within(1e-9));
+    }
+
+    /** The LR a layer's Adam runs at step 3 (its warmup-cosine schedule, scaled by the layer decay). */
+    private static double lr(ComputationGraph g, String layer) {
+        var conf = ((org.deeplearning4j.nn.conf.graph.LayerVertex) g.getConfiguration().getVertices().get(layer)).getLayerConf()
+                .getLayer();
+        Adam a = (Adam) ((org.deeplearning4j.nn.conf.layers.BaseLayer) conf).getIUpdater();
+        return a.getLearningRateSchedule().valueAt(3, 0);
+    }
+
     @Test
     void configRefusesAFinetuneWithoutSourceOrClasses(@TempDir Path tmp) {
         assertThatThrownBy(() -> MimConfig.load(kv("method.name", "finetune", "finetune.classes", "10")))
@@ -143,8 +184,8 @@ class FinetuneMethodTest {
         assertThatThrownBy(() -> MimConfig.load(kv("finetune.layer-decay", "1.5")))
                 .hasMessageContaining("mim.finetune.layer-decay").hasMessageContaining("(0, 1]");
         assertThatThrownBy(() -> MimConfig.load(kv("method.name", "finetune", "finetune.from-scratch", "true",
-                "finetune.classes", "10", "model.backbone", "resnet", "model.resnet.width", "8")))
-                .hasMessageContaining("ResNet");
+                "finetune.classes", "10", "model.backbone", "resnet", "model.resnet.width", "8", "finetune.pool", "cls")))
+                .hasMessageContaining("mim.finetune.pool = cls").hasMessageContaining("allowed mean with model.backbone = resnet");
     }
 
     /**
