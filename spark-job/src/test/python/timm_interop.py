@@ -12,12 +12,15 @@ import sys
 
 import timm
 import torch
+import torch.nn as nn
 from safetensors.torch import load_file
 
 weights, side, probe = sys.argv[1:4]
 meta = json.load(open(side))
-# the architecture comes from timm_args; the name only picks VisionTransformer, whose defaults they override
-model = timm.create_model("vit_small_patch16_224", pretrained=False, **meta["timm_args"])
+# the name picks timm's class (VisionTransformer, or ResNet's block and depth); timm_args set the architecture
+model = timm.create_model(meta.get("timm_model", "vit_small_patch16_224"), pretrained=False, **meta["timm_args"])
+# a ResNet timm's constructor cannot build as is: the export's module replacements (stem, first blocks of stages)
+exec("\n".join(meta.get("timm_adapt", [])), {"model": model, "nn": nn, "timm": timm})
 model.load_state_dict(load_file(weights), strict=True)
 model.eval()
 t = load_file(probe)

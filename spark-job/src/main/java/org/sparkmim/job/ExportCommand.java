@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.sparkmim.model.eval.Encoders;
 import org.sparkmim.model.export.Safetensors;
+import org.sparkmim.model.export.TimmResNet;
 import org.sparkmim.model.export.TimmVit;
 import org.sparkmim.model.train.Checkpoints;
 import picocli.CommandLine.Command;
@@ -12,17 +13,21 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * The pretrained encoder for the PyTorch world: a checkpoint's ViT encoder as a safetensors file under timm's
- * VisionTransformer names ({@link TimmVit}), and beside it a JSON with timm's constructor arguments, the input
- * normalization and the provenance (source checkpoint and its SHA-256, config fingerprint, method, step).
+ * The pretrained encoder for the PyTorch world: a checkpoint's encoder as a safetensors file under timm's names
+ * (VisionTransformer, {@link TimmVit}; ResNet, {@link TimmResNet}), and beside it a JSON with timm's model name,
+ * constructor arguments (and, for a ResNet timm's constructor cannot build as is, the module replacements that make
+ * it this one), the input normalization and the provenance (source checkpoint and its SHA-256, config fingerprint,
+ * method, step).
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = "Write a checkpoint's ViT encoder as safetensors in timm's VisionTransformer layout, with a JSON "
-                + "of timm's constructor arguments and the provenance beside it.")
+        description = "Write a checkpoint's encoder as safetensors in timm's layout (VisionTransformer, or ResNet for "
+                + "model.backbone = resnet), with a JSON of timm's model name and constructor arguments and the provenance "
+                + "beside it.")
 public class ExportCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -33,7 +38,7 @@ public class ExportCommand implements Callable<Integer> {
             + "--format dl4j); FILE.json is written beside it.")
     Path out;
 
-    @Option(names = "--format", defaultValue = "timm", description = "timm (safetensors in timm's VisionTransformer layout) "
+    @Option(names = "--format", defaultValue = "timm", description = "timm (safetensors in timm's VisionTransformer or ResNet layout) "
             + "or dl4j (the encoder alone as a DL4J ComputationGraph zip; --out ends in .zip). Default: ${DEFAULT-VALUE}.")
     String format;
 
@@ -48,8 +53,13 @@ public class ExportCommand implements Callable<Integer> {
         }
         Encoders.Loaded ck = Encoders.open(checkpoint, null, Map.of());
         var m = ck.cfg().model;
-        LinkedHashMap<String, Safetensors.Tensor> sd = TimmVit.stateDict(ck.graph(), m);
-        LinkedHashMap<String, Object> args = TimmVit.constructorArgs(ck.graph(), m);
+        boolean resnet = m.isResNet();
+        LinkedHashMap<String, Safetensors.Tensor> sd = resnet
+                ? TimmResNet.stateDict(ck.graph(), m, Checkpoints.step(ck.checkpoint()))
+                : TimmVit.stateDict(ck.graph(), m);
+        LinkedHashMap<String, Object> args = resnet ? TimmResNet.constructorArgs(ck.graph(), m)
+                : TimmVit.constructorArgs(ck.graph(), m);
+        boolean classifier = resnet ? TimmResNet.isClassifier(ck.graph()) : TimmVit.classifier(ck.graph()) != null;
         long params = sd.values().stream().mapToLong(t -> t.data().length).sum();
 
         Map<String, String> meta = new LinkedHashMap<>();
@@ -62,16 +72,26 @@ public class ExportCommand implements Callable<Integer> {
 
         LinkedHashMap<String, Object> side = new LinkedHashMap<>();
         side.put("weights", out.getFileName().toString());
+        // the name only picks timm's class (VisionTransformer, or ResNet with its block and depth); timm_args set the rest
+        side.put("timm_model", resnet ? TimmResNet.modelName(m) : "vit_small_patch16_224");
         side.put("timm_args", args);
-        side.put("usage", "timm.create_model('vit_small_patch16_224', pretrained=False, **timm_args); "
-                + "model.load_state_dict(safetensors.torch.load_file(weights), strict=True); "
+        List<String> adapt = resnet ? TimmResNet.adapt(m) : List.of();
+        side.put("timm_adapt", adapt);
+        side.put("usage", "model = timm.create_model(timm_model, pretrained=False, **timm_args); "
+                + (adapt.isEmpty() ? "" : "with torch.nn as nn, exec('\n'.join(timm_adapt)) (this architecture's stem "
+                + "and stage changes to timm's ResNet); ")
+                + "model.load_state_dict(safetensors.torch.load_file(weights), strict=True); model.eval(); "
                 + "features = model.forward_head(model.forward_features(x), pre_logits=True)");
         side.put("input", Map.of("layout", "NCHW float32, pixels in [0, 1] normalized per channel: (x - mean) / std",
                 "mean", ck.cfg().data.mean(), "std", ck.cfg().data.std(), "size", m.imageSize));
-        side.put("feature", "mean of the final-norm patch tokens (CLS excluded): evaluate's eval.feature = mean, eval.pool-grid = 1");
-        if (TimmVit.classifier(ck.graph()) != null) {
-            side.put("feature", TimmVit.classifier(ck.graph()).cls ? "the final-norm CLS token (mim.finetune.pool = cls)"
-                    : "mean of the final-norm patch tokens (CLS excluded), the classifier's input");
+        side.put("feature", resnet ? "the last stage's output, global-average-pooled (batch norms in inference mode): "
+                + "evaluate's eval.feature = mean, eval.pool-grid = 1"
+                : "mean of the final-norm patch tokens (CLS excluded): evaluate's eval.feature = mean, eval.pool-grid = 1");
+        if (classifier) {
+            if (!resnet) {
+                side.put("feature", TimmVit.classifier(ck.graph()).cls ? "the final-norm CLS token (mim.finetune.pool = cls)"
+                        : "mean of the final-norm patch tokens (CLS excluded), the classifier's input");
+            }
             side.put("classifier", "fine-tuned: model(x) gives the logits of the " + args.get("num_classes")
                     + " classes (softmax = this product's class probabilities); the pooled feature as above with pre_logits=True");
             side.put("classes", ck.cfg().finetune.classes());

@@ -13,6 +13,7 @@ import org.sparkmim.model.eval.Encoders;
 import org.sparkmim.model.export.Safetensors;
 import org.sparkmim.model.method.Batch;
 import org.sparkmim.model.method.FeatureSpec;
+import org.sparkmim.model.train.Checkpoints;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 /**
@@ -207,6 +209,73 @@ class ExportCommandTest {
         assertThat(tmp.resolve("x.safetensors")).doesNotExist();
     }
 
+    /**
+     * A2MIM's ResNet in timm's ResNet: the project's small-image shape (3×3 stem, width 4, last stage at stride 1)
+     * needs timm_adapt's module replacements; then timm loads the export strictly, batch-norm buffers included, and
+     * its pooled features equal evaluate's. The same for the fine-tuned ResNet, whose classifier is timm's fc.
+     */
+    @Test
+    void timmLoadsAResNetExportStrictlyAndGivesEvaluatesFeatures() throws Exception {
+        CliTest.Run pre = CliTest.run("pretrain", "--engine", "jvm", "--set", "model.backbone=resnet",
+                "--set", "method.name=a2mim", "--set", "model.resnet.width=4", "--set", "optim.batch=32",
+                "--set", "optim.steps=8", "--set", "data.train-limit=256", "--set", "run.dir=" + tmp, "--set", "run.name=rn",
+                "--set", "eval.online-knn-every=0", "--set", "eval.recon-every=0");
+        assertThat(pre.code()).as(pre.err()).isZero();
+        Path rn = tmp.resolve("rn"), out = tmp.resolve("rn.safetensors");
+        CliTest.Run r = CliTest.run("export", "--checkpoint", rn.toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Map<String, Safetensors.Tensor> sd = Safetensors.read(out);
+        // ResNet-18: stem conv + bn (5 tensors each bn), 8 blocks of 2 conv + bn, 3 downsamples; no fc
+        assertThat(sd).hasSize(6 + 8 * 12 + 3 * 6);
+        assertThat(sd.get("conv1.weight").shape()).containsExactly(4, 1, 3, 3);
+        assertThat(sd.get("layer4.1.conv2.weight").shape()).containsExactly(32, 32, 3, 3);
+        assertThat(sd.get("layer4.0.downsample.0.weight").shape()).containsExactly(32, 16, 1, 1);
+        assertThat(sd.get("layer1.0.bn1.num_batches_tracked").int64()).containsExactly(8L);
+        assertThat(sd).doesNotContainKey("fc.weight");
+        // batch norm's running variance: DL4J's log10(std), exponentiated and squared
+        var bn = Checkpoints.load(Encoders.resolve(rn)).getVertex("s2b0_a_bn").paramTable(false);
+        float log10s = bn.get("log10stdev").getFloat(0);
+        assertThat(sd.get("layer3.0.bn1.running_var").data()[0]).isCloseTo((float) Math.pow(100, log10s), within(1e-4f));
+        JsonNode side = new ObjectMapper().readTree(tmp.resolve("rn.json").toFile());
+        assertThat(side.get("timm_model").asText()).isEqualTo("resnet18");
+        assertThat(side.get("timm_adapt").toString()).contains("model.maxpool = nn.Identity()")
+                .contains("model.layer4[0] = timm.models.resnet.BasicBlock(16, 32, stride=1");
+        interop(rn, out, 32);
+
+        CliTest.Run ft = CliTest.run("finetune", "--engine", "jvm", "--checkpoint", rn.toString(), "--set", "optim.batch=32",
+                "--set", "optim.epochs=1", "--set", "data.train-limit=256", "--set", "run.dir=" + tmp);
+        assertThat(ft.code()).as(ft.err()).isZero();
+        Path fout = tmp.resolve("rn-ft.safetensors");
+        CliTest.Run e = CliTest.run("export", "--checkpoint", tmp.resolve("rn-finetune").toString(), "--out", fout.toString());
+        assertThat(e.code()).as(e.err()).isZero();
+        Map<String, Safetensors.Tensor> fsd = Safetensors.read(fout);
+        assertThat(fsd.get("fc.weight").shape()).containsExactly(10, 32);
+        assertThat(new ObjectMapper().readTree(tmp.resolve("rn-ft.json").toFile()).at("/timm_args/num_classes").asInt())
+                .isEqualTo(10);
+        interop(tmp.resolve("rn-finetune"), fout, 32);
+    }
+
+    /** A bottleneck ResNet-50 with the 7×7 stride-2 stem and its max-pool: timm's Bottleneck and stem, adapted to width 8. */
+    @Test
+    void timmLoadsABottleneckResNetWithTheImagenetStem() throws Exception {
+        CliTest.Run pre = CliTest.run("pretrain", "--engine", "jvm", "--set", "model.backbone=resnet",
+                "--set", "method.name=a2mim", "--set", "model.resnet.depth=50", "--set", "model.resnet.width=8",
+                "--set", "model.resnet.stem=imagenet", "--set", "model.resnet.strides=[1,1,2,1]", "--set", "model.patch=7",
+                "--set", "optim.batch=32", "--set", "optim.steps=4", "--set", "data.train-limit=128", "--set", "run.dir=" + tmp,
+                "--set", "run.name=r50", "--set", "eval.online-knn-every=0", "--set", "eval.recon-every=0");
+        assertThat(pre.code()).as(pre.err()).isZero();
+        Path out = tmp.resolve("r50.safetensors");
+        CliTest.Run r = CliTest.run("export", "--checkpoint", tmp.resolve("r50").toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        Map<String, Safetensors.Tensor> sd = Safetensors.read(out);
+        assertThat(sd.get("conv1.weight").shape()).containsExactly(8, 1, 7, 7);
+        assertThat(sd.get("layer2.3.conv3.weight").shape()).containsExactly(64, 16, 1, 1);
+        JsonNode side = new ObjectMapper().readTree(tmp.resolve("r50.json").toFile());
+        assertThat(side.get("timm_model").asText()).isEqualTo("resnet50");
+        assertThat(side.get("timm_adapt").toString()).doesNotContain("maxpool");
+        interop(tmp.resolve("r50"), out, 256);
+    }
+
     @Test
     void aResNetCheckpointIsRefusedWithItsBackboneNamed() {
         var resnet = org.sparkmim.model.config.MimConfig.load(Map.of("model.backbone", "resnet", "method.name", "a2mim")).model;
@@ -229,9 +298,12 @@ class ExportCommandTest {
         Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
         t.put("a", new Safetensors.Tensor(new long[]{2, 3}, new float[]{1, 2, 3, 4, 5, -6.5f}));
         t.put("b.c", new Safetensors.Tensor(new long[]{1}, new float[]{Float.MIN_VALUE}));
+        t.put("n", Safetensors.Tensor.int64(1L << 40));
         Safetensors.write(f, t, Map.of("k", "v"));
         var back = Safetensors.read(f);
-        assertThat(back.keySet()).containsExactly("a", "b.c");
+        assertThat(back.keySet()).containsExactly("a", "b.c", "n");
+        assertThat(back.get("n").shape()).isEmpty();
+        assertThat(back.get("n").int64()).containsExactly(1L << 40);
         assertThat(back.get("a").data()).containsExactly(1, 2, 3, 4, 5, -6.5f);
         assertThat(back.get("b.c").data()).containsExactly(Float.MIN_VALUE);
         assertThat(Safetensors.metadata(f)).containsEntry("k", "v");
@@ -239,7 +311,7 @@ class ExportCommandTest {
         byte[] raw = Files.readAllBytes(f);
         long n = java.nio.ByteBuffer.wrap(raw, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
         assertThat(n % 8).isZero();
-        assertThat(raw.length).isEqualTo(8 + n + 4 * 7);
+        assertThat(raw.length).isEqualTo(8 + n + 4 * 7 + 8);
         assertThat(List.of(tmp.toFile().list())).noneMatch(x -> x.endsWith(".tmp"));
     }
 }

@@ -19,7 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The safetensors format (huggingface/safetensors), float32 only: an 8-byte little-endian header length n, n bytes
+ * The safetensors format (huggingface/safetensors), float32 tensors (and int64 counters, torch's batch-norm
+ * {@code num_batches_tracked}): an 8-byte little-endian header length n, n bytes
  * of JSON {@code {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ..., "__metadata__":
  * {string: string}}} padded with spaces to a multiple of 8, then the tensors' raw little-endian bytes back to back,
  * row-major, at those offsets (relative to the end of the header).
@@ -32,15 +33,33 @@ public final class Safetensors {
 
     private Safetensors() { }
 
-    /** A row-major float32 tensor. */
-    public record Tensor(long[] shape, float[] data) {
+    /** A row-major float32 tensor, or with {@code int64} non-null an int64 one (then {@code data} is empty). */
+    public record Tensor(long[] shape, float[] data, long[] int64) {
         public Tensor {
             long n = 1;
             for (long d : shape) n *= d;
-            if (n != data.length) {
+            long got = int64 != null ? int64.length : data.length;
+            if (n != got || (int64 != null && data.length != 0)) {
                 throw new IllegalArgumentException("tensor of shape " + java.util.Arrays.toString(shape) + " needs " + n
-                        + " values, got " + data.length);
+                        + " values, got " + got);
             }
+        }
+
+        public Tensor(long[] shape, float[] data) {
+            this(shape, data, null);
+        }
+
+        /** A scalar int64 (shape []). */
+        public static Tensor int64(long v) {
+            return new Tensor(new long[0], new float[0], new long[]{v});
+        }
+
+        String dtype() {
+            return int64 != null ? "I64" : "F32";
+        }
+
+        long bytes() {
+            return int64 != null ? 8L * int64.length : 4L * data.length;
         }
     }
 
@@ -54,10 +73,10 @@ public final class Safetensors {
         long offset = 0;
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             ObjectNode t = header.putObject(e.getKey());
-            t.put("dtype", "F32");
+            t.put("dtype", e.getValue().dtype());
             var shape = t.putArray("shape");
             for (long d : e.getValue().shape()) shape.add(d);
-            long bytes = 4L * e.getValue().data().length;
+            long bytes = e.getValue().bytes();
             t.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -72,8 +91,9 @@ public final class Safetensors {
                 os.write(json);
                 for (int i = json.length; i < padded; i++) os.write(' ');
                 for (Tensor t : tensors.values()) {
-                    ByteBuffer b = ByteBuffer.allocate(4 * t.data().length).order(ByteOrder.LITTLE_ENDIAN);
-                    b.asFloatBuffer().put(t.data());
+                    ByteBuffer b = ByteBuffer.allocate((int) t.bytes()).order(ByteOrder.LITTLE_ENDIAN);
+                    if (t.int64() != null) b.asLongBuffer().put(t.int64());
+                    else b.asFloatBuffer().put(t.data());
                     os.write(b.array());
                 }
             }
@@ -83,7 +103,7 @@ public final class Safetensors {
         }
     }
 
-    /** The tensors of a float32 safetensors file, in header order. */
+    /** The tensors of a safetensors file of float32 (and int64) tensors, in header order. */
     public static LinkedHashMap<String, Tensor> read(Path in) throws IOException {
         try (FileChannel ch = FileChannel.open(in, StandardOpenOption.READ)) {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -100,8 +120,9 @@ public final class Safetensors {
                 Map.Entry<String, JsonNode> e = it.next();
                 if (e.getKey().equals("__metadata__")) continue;
                 JsonNode t = e.getValue();
-                if (!"F32".equals(t.get("dtype").asText())) {
-                    throw new IOException(in + ": tensor " + e.getKey() + " is " + t.get("dtype").asText() + ", only F32 is read");
+                String dtype = t.get("dtype").asText();
+                if (!"F32".equals(dtype) && !"I64".equals(dtype)) {
+                    throw new IOException(in + ": tensor " + e.getKey() + " is " + dtype + ", only F32 and I64 are read");
                 }
                 long[] shape = new long[t.get("shape").size()];
                 for (int i = 0; i < shape.length; i++) shape[i] = t.get("shape").get(i).asLong();
@@ -109,6 +130,12 @@ public final class Safetensors {
                 ByteBuffer data = ByteBuffer.allocate((int) (end - b)).order(ByteOrder.LITTLE_ENDIAN);
                 ch.read(data, 8 + n + b);
                 data.flip();
+                if ("I64".equals(dtype)) {
+                    long[] l = new long[(int) ((end - b) / 8)];
+                    data.asLongBuffer().get(l);
+                    out.put(e.getKey(), new Tensor(shape, new float[0], l));
+                    continue;
+                }
                 float[] f = new float[(int) ((end - b) / 4)];
                 data.asFloatBuffer().get(f);
                 out.put(e.getKey(), new Tensor(shape, f));

@@ -36,7 +36,7 @@ public final class TimmVit {
     public static LinkedHashMap<String, Safetensors.Tensor> stateDict(ComputationGraph g, ModelConfig m) {
         if (!ModelConfig.VIT.equals(m.backbone)) {
             throw new IllegalArgumentException("export to timm's VisionTransformer needs a ViT checkpoint; this one's "
-                    + "backbone is model.backbone = " + m.backbone + " (timm's ResNet layout is not written yet)");
+                    + "backbone is model.backbone = " + m.backbone + " (TimmResNet writes timm's ResNet layout)");
         }
         int d = m.dim, p = m.patch, c = m.channels, n = m.tokens();
         LinkedHashMap<String, Safetensors.Tensor> sd = new LinkedHashMap<>();
@@ -134,27 +134,27 @@ public final class TimmVit {
         return a;
     }
 
-    private static Map<String, INDArray> params(ComputationGraph g, String vertex) {
+    static Map<String, INDArray> params(ComputationGraph g, String vertex) {
         GraphVertex v = g.getVertex(vertex);
         if (v == null) {
-            throw new IllegalArgumentException("the checkpoint's graph has no vertex '" + vertex + "', which a ViT encoder "
-                    + "exported to timm needs (embed, enc0..enc{depth-1}, enc_norm)");
+            throw new IllegalArgumentException("the checkpoint's graph has no vertex '" + vertex + "', which its encoder "
+                    + "exported to timm needs (ViT: embed, enc0..enc{depth-1}, enc_norm; ResNet: stem_*, s{i}b{j}_*)");
         }
         return v.paramTable(false);
     }
 
-    private static INDArray need(Map<String, INDArray> p, String key, String where) {
+    static INDArray need(Map<String, INDArray> p, String key, String where) {
         INDArray a = p.get(key);
         if (a == null) throw new IllegalArgumentException(where + ": parameter '" + key + "' missing (has " + p.keySet() + ")");
         return a;
     }
 
-    private static Safetensors.Tensor tensor(INDArray a, long... shape) {
+    static Safetensors.Tensor tensor(INDArray a, long... shape) {
         return new Safetensors.Tensor(shape, a.dup('c').data().asFloat());
     }
 
     /** [in, out] → torch's [out, in]. */
-    private static Safetensors.Tensor transposed(INDArray w) {
+    static Safetensors.Tensor transposed(INDArray w) {
         return new Safetensors.Tensor(new long[]{w.size(1), w.size(0)}, w.transpose().dup('c').data().asFloat());
     }
 }
