@@ -109,7 +109,8 @@ public class ExportCommand implements Callable<Integer> {
 
     /**
      * --format dl4j: the encoder alone as a DL4J ComputationGraph ({@link org.sparkmim.model.export.Dl4jEncoder}),
-     * inputs patches and ids_keep, outputs the final-norm tokens and their mean; JSON with the same provenance beside.
+     * ViT: inputs patches and ids_keep, outputs the final-norm tokens and their mean; ResNet: input the image, outputs
+     * the last stage and its global average. JSON with the same provenance beside.
      */
     private Integer dl4j() throws Exception {
         if (!out.getFileName().toString().endsWith(".zip")) {
@@ -117,23 +118,27 @@ public class ExportCommand implements Callable<Integer> {
         }
         Encoders.Loaded ck = Encoders.open(checkpoint, null, Map.of());
         var m = ck.cfg().model;
-        if (!org.sparkmim.model.config.ModelConfig.VIT.equals(m.backbone)) {
-            throw new IllegalArgumentException("--format dl4j exports a ViT encoder; this checkpoint's backbone is "
-                    + "model.backbone = " + m.backbone);
-        }
         var enc = org.sparkmim.model.export.Dl4jEncoder.of(ck.graph(), m, ck.checkpoint().toString());
         org.sparkmim.model.export.Dl4jEncoder.write(enc, out);
         LinkedHashMap<String, Object> side = new LinkedHashMap<>();
         side.put("model", out.getFileName().toString());
-        side.put("usage", "ComputationGraph g = ComputationGraph.load(file, false); INDArray[] o = g.output(patches, ids); "
-                + "o[0] = tokens [B, 1+N, D] (CLS first), o[1] = mean of the patch tokens [B, D]; needs spark-mim's model "
-                + "jar on the classpath (its vertex classes)");
-        side.put("inputs", Map.of("patches", "[B, N*P] float32: patch t (row-major over the " + m.gridSize() + "x" + m.gridSize()
-                        + " grid) holds pixel (i, j, c) of the patch at (i*p + j)*C + c, p = " + m.patch + ", C = " + m.channels,
-                "ids_keep", "[B, N] float32 = 0, 1, ..., N-1 (every token; N = " + m.tokens() + ")"));
+        if (m.isResNet()) {
+            side.put("usage", "ComputationGraph g = ComputationGraph.load(file, false); INDArray[] o = g.output(image); "
+                    + "o[0] = the last stage [B, C, g, g], o[1] = its global average [B, C] (evaluate's mean feature)");
+            side.put("inputs", Map.of("image", "[B, C, H, W] float32 (NCHW), C = " + m.channels + ", H = W = " + m.imageSize));
+            side.put("outputs", enc.getConfiguration().getNetworkOutputs());
+        } else {
+            side.put("usage", "ComputationGraph g = ComputationGraph.load(file, false); INDArray[] o = g.output(patches, ids); "
+                    + "o[0] = tokens [B, 1+N, D] (CLS first), o[1] = mean of the patch tokens [B, D]; needs spark-mim's model "
+                    + "jar on the classpath (its vertex classes)");
+            side.put("inputs", Map.of("patches", "[B, N*P] float32: patch t (row-major over the " + m.gridSize() + "x"
+                            + m.gridSize() + " grid) holds pixel (i, j, c) of the patch at (i*p + j)*C + c, p = " + m.patch
+                            + ", C = " + m.channels,
+                    "ids_keep", "[B, N] float32 = 0, 1, ..., N-1 (every token; N = " + m.tokens() + ")"));
+            side.put("outputs", List.of(org.sparkmim.model.export.Dl4jEncoder.TOKENS, org.sparkmim.model.export.Dl4jEncoder.POOLED));
+        }
         side.put("input", Map.of("layout", "pixels in [0, 1] normalized per channel: (x - mean) / std",
                 "mean", ck.cfg().data.mean(), "std", ck.cfg().data.std(), "size", m.imageSize));
-        side.put("outputs", java.util.List.of(org.sparkmim.model.export.Dl4jEncoder.TOKENS, org.sparkmim.model.export.Dl4jEncoder.POOLED));
         side.put("parameters", enc.params().length());
         Path json = writeSidecar(ck, side);
         System.err.printf("export: %s (DL4J encoder, %,d parameters, %s) and %s%n", out, enc.params().length(),

@@ -24,6 +24,21 @@ class CliTest {
         }
     }
 
+    /**
+     * A short A2MIM pretraining of a width-4 ResNet on the bundled sample through the JVM engine, into dir/name; the
+     * shape and length keys come from {@code more} (e.g. "optim.steps=8", "data.train-limit=256").
+     */
+    static Run a2mimResNet(java.nio.file.Path dir, String name, String... more) {
+        java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("pretrain", "--engine", "jvm",
+                "--set", "model.backbone=resnet", "--set", "method.name=a2mim", "--set", "model.resnet.width=4",
+                "--set", "run.dir=" + dir, "--set", "run.name=" + name, "--set", "eval.online-knn-every=0",
+                "--set", "eval.recon-every=0"));
+        for (String kv : more) a.addAll(java.util.List.of("--set", kv));
+        Run r = run(a.toArray(String[]::new));
+        org.assertj.core.api.Assertions.assertThat(r.code()).as(r.err()).isZero();
+        return r;
+    }
+
     static synchronized Run run(String... args) {
         PrintStream o = System.out, e = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();

@@ -216,11 +216,7 @@ class ExportCommandTest {
      */
     @Test
     void timmLoadsAResNetExportStrictlyAndGivesEvaluatesFeatures() throws Exception {
-        CliTest.Run pre = CliTest.run("pretrain", "--engine", "jvm", "--set", "model.backbone=resnet",
-                "--set", "method.name=a2mim", "--set", "model.resnet.width=4", "--set", "optim.batch=32",
-                "--set", "optim.steps=8", "--set", "data.train-limit=256", "--set", "run.dir=" + tmp, "--set", "run.name=rn",
-                "--set", "eval.online-knn-every=0", "--set", "eval.recon-every=0");
-        assertThat(pre.code()).as(pre.err()).isZero();
+        CliTest.a2mimResNet(tmp, "rn", "optim.batch=32", "optim.steps=8", "data.train-limit=256");
         Path rn = tmp.resolve("rn"), out = tmp.resolve("rn.safetensors");
         CliTest.Run r = CliTest.run("export", "--checkpoint", rn.toString(), "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
@@ -253,17 +249,25 @@ class ExportCommandTest {
         assertThat(new ObjectMapper().readTree(tmp.resolve("rn-ft.json").toFile()).at("/timm_args/num_classes").asInt())
                 .isEqualTo(10);
         interop(tmp.resolve("rn-finetune"), fout, 32);
+
+        // --format dl4j: the trunk alone, image in, the pooled feature out
+        Path zip = tmp.resolve("rn-enc.zip");
+        CliTest.Run d = CliTest.run("export", "--checkpoint", rn.toString(), "--out", zip.toString(), "--format", "dl4j");
+        assertThat(d.code()).as(d.err()).isZero();
+        var g = org.deeplearning4j.nn.graph.ComputationGraph.load(zip.toFile(), false);
+        assertThat(g.getVertex("head")).isNull();
+        Encoders.Loaded ck = Encoders.open(rn, null, Map.of());
+        Batch b = EvalBatches.of(ck.cfg(), FashionMnist.load(FashionMnist.locate(""), "test"), 0, IMAGES, 0);
+        INDArray[] o = g.output(org.sparkmim.model.resnet.ResNet.image(ck.cfg().model, b));
+        assertThat(o[0].shape()).containsExactly(IMAGES, 32, 7, 7);
+        assertThat(o[1].sub(ck.method().features(ck.graph(), b, FeatureSpec.MEAN)).amaxNumber().doubleValue()).isLessThan(1e-5);
     }
 
     /** A bottleneck ResNet-50 with the 7×7 stride-2 stem and its max-pool: timm's Bottleneck and stem, adapted to width 8. */
     @Test
     void timmLoadsABottleneckResNetWithTheImagenetStem() throws Exception {
-        CliTest.Run pre = CliTest.run("pretrain", "--engine", "jvm", "--set", "model.backbone=resnet",
-                "--set", "method.name=a2mim", "--set", "model.resnet.depth=50", "--set", "model.resnet.width=8",
-                "--set", "model.resnet.stem=imagenet", "--set", "model.resnet.strides=[1,1,2,1]", "--set", "model.patch=7",
-                "--set", "optim.batch=32", "--set", "optim.steps=4", "--set", "data.train-limit=128", "--set", "run.dir=" + tmp,
-                "--set", "run.name=r50", "--set", "eval.online-knn-every=0", "--set", "eval.recon-every=0");
-        assertThat(pre.code()).as(pre.err()).isZero();
+        CliTest.a2mimResNet(tmp, "r50", "model.resnet.depth=50", "model.resnet.width=8", "model.resnet.stem=imagenet",
+                "model.resnet.strides=[1,1,2,1]", "model.patch=7", "optim.batch=32", "optim.steps=4", "data.train-limit=128");
         Path out = tmp.resolve("r50.safetensors");
         CliTest.Run r = CliTest.run("export", "--checkpoint", tmp.resolve("r50").toString(), "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();

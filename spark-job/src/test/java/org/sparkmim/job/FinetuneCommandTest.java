@@ -163,11 +163,7 @@ class FinetuneCommandTest {
      */
     @Test
     void anA2mimResNetFineTunesThroughSpark() throws Exception {
-        CliTest.Run resnet = CliTest.run("pretrain", "--engine", "jvm", "--set", "model.backbone=resnet",
-                "--set", "method.name=a2mim", "--set", "model.resnet.width=4", "--set", "optim.batch=64",
-                "--set", "optim.steps=20", "--set", "data.train-limit=1280", "--set", "run.dir=" + tmp, "--set", "run.name=rn",
-                "--set", "eval.online-knn-every=0", "--set", "eval.recon-every=0");
-        assertThat(resnet.code()).as(resnet.err()).isZero();
+        CliTest.a2mimResNet(tmp, "rn", "optim.batch=64", "optim.steps=20", "data.train-limit=1280");
         List<String> args = List.of("finetune", "--checkpoint", tmp.resolve("rn").toString(), "--set", "optim.batch=64",
                 "--set", "optim.epochs=2", "--set", "data.train-limit=1920", "--set", "run.dir=" + tmp,
                 "--set", "optim.base-lr=5e-2", "--set", "spark.port=41735");
