@@ -1,6 +1,8 @@
 package org.sparkmim.job;
 
 import org.apache.spark.api.java.JavaSparkContext;
+import org.sparkmim.job.dataset.DatasetDir;
+import org.sparkmim.job.eval.DatasetImageSource;
 import org.sparkmim.job.eval.IdxImageSource;
 import org.sparkmim.job.eval.ImageSource;
 import org.sparkmim.job.eval.SparkFeatures;
@@ -37,8 +39,10 @@ public class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "A checkpoint (.zip) or a run directory (its newest checkpoint).")
     Path checkpoint;
 
-    @Option(names = "--data", description = "Labelled data with train and test splits: a Fashion-MNIST IDX directory, or "
-            + "'system' (default: the checkpoint's data.path, i.e. the bundled sample if it was empty).")
+    @Option(names = "--data", description = "Labelled data with train and test splits: a dataset directory written by "
+            + "preprocess (any Hadoop URI; splits train and test, else val; images brought to model.image-size), a "
+            + "Fashion-MNIST IDX directory, or 'system' (default: the checkpoint's data.path, i.e. the bundled sample if "
+            + "it was empty).")
     String data;
 
     @Option(names = "--feature", description = "mean | cls | lastk (sets eval.feature; default from config: mean).")
@@ -94,13 +98,18 @@ public class EvaluateCommand implements Callable<Integer> {
      */
     static Map<String, Object> evaluate(Encoders.Loaded ck, String data, int trainLimit, int testLimit, int holdout,
                                         String master, Path outDir, Map<String, org.sparkmim.model.eval.Scores> floorCache) {
-        Path dataDir = FashionMnist.locate(data != null ? data : ck.cfg().data.path());
+        boolean dataset = data != null && DatasetDir.isDataset(new org.apache.hadoop.conf.Configuration(), data);
+        String where = dataset ? data : FashionMnist.locate(data != null ? data : ck.cfg().data.path()).toString();
         System.err.printf("evaluate %s (step %s, epoch %s) on %s, feature %s, output %s%n", ck.checkpoint(),
-                ck.provenance().get("step"), ck.provenance().get("epoch"), dataDir, ck.cfg().eval.featureSpec().label(), outDir);
-        ImageSource source = IdxImageSource.open(dataDir, trainLimit, testLimit, holdout);
+                ck.provenance().get("step"), ck.provenance().get("epoch"), where, ck.cfg().eval.featureSpec().label(), outDir);
+        // IDX files are read before Spark starts, so a missing file fails fast; a dataset is read through Spark's
+        // Hadoop configuration (spark-submit's credentials for hdfs:// or s3a://)
+        ImageSource idx = dataset ? null : IdxImageSource.open(Path.of(where), trainLimit, testLimit, holdout);
         Map<String, Object> report;
         try (LocalSpark spark = LocalSpark.start("spark-mim evaluate", master)) {
             JavaSparkContext sc = spark.javaContext();
+            ImageSource source = idx != null ? idx : DatasetImageSource.open(spark.session(), data, ck.cfg().model.imageSize,
+                    ck.cfg().model.channels, trainLimit, testLimit, holdout);
             Evaluation.Splits splits = new Evaluation.Splits(source.labels("train"), source.labels("test"),
                     source.classNames(), source.describe());
             report = Evaluation.run(ck, new SparkFeatures(sc, source, ck.checkpoint(), ck.cfg()), splits, outDir, floorCache);

@@ -2,6 +2,9 @@ package org.sparkmim.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sparkmim.job.dataset.DatasetDir;
+import org.sparkmim.job.dataset.Manifest;
+import org.sparkmim.job.eval.DatasetImageSource;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.data.FashionMnist;
 import org.sparkmim.model.data.ImageSet;
@@ -71,30 +74,42 @@ public class FinetuneCommand extends PretrainCommand {
                     + "give a local path (file:// or plain) for now");
         }
         if (runDirUri != null && !runDirUri.contains(":")) runDirUri = Path.of(runDirUri).toAbsolutePath().toUri().toString();
-        if (dataUri != null) {   // --data: 'system' or a Fashion-MNIST IDX directory, as evaluate takes it
-            if (Files.isRegularFile(Path.of(dataUri).resolve("_manifest.json"))) {
-                throw new IllegalArgumentException("--data " + dataUri + " is a preprocess dataset directory; finetune takes "
-                        + "'system' or a Fashion-MNIST IDX directory (with train and test splits and their labels), like "
-                        + "evaluate");
+        int classes;
+        String data;
+        if (dataUri != null && DatasetDir.isDataset(new org.apache.hadoop.conf.Configuration(), dataUri)) {
+            // a preprocess dataset trains through Spark like pretrain's --data (its rows carry their labels); the
+            // images of any stored size are brought to model.image-size by the training crop and evaluation's resize
+            if ("jvm".equals(engine != null ? engine : defaultEngine())) {
+                throw new IllegalArgumentException("--data " + dataUri + " is a preprocess dataset directory, which finetune "
+                        + "reads through Spark only: drop --engine jvm (the JVM engine reads 'system' or a Fashion-MNIST directory)");
             }
-            opts.set.putIfAbsent("data.path", dataUri);
-            dataUri = null;
-        }
-        ImageSet train = FashionMnist.load(FashionMnist.locate(opts.set.getOrDefault("data.path", asTrained.data.path())), "train");
-        if (!train.hasLabels() || train.classCount() < 2) {
-            throw new IllegalArgumentException("the train split of " + train.source() + " has no class labels: "
-                    + "fine-tuning needs a labelled train split");
-        }
-        if (train.height() != asTrained.model.imageSize || train.width() != asTrained.model.imageSize) {
-            throw new IllegalArgumentException("the data's images are " + train.height() + "x" + train.width() + " but "
-                    + "checkpoint " + source + " was pretrained at model.image-size = " + asTrained.model.imageSize
-                    + "; position-embedding interpolation to another size is not implemented");
+            Manifest m = DatasetDir.open(new org.apache.hadoop.conf.Configuration(), dataUri).manifest();
+            DatasetImageSource.heldOutSplit(m, dataUri, true);
+            classes = m.classes().size();
+            data = "dataset " + dataUri;
+        } else {
+            if (dataUri != null) {   // 'system' or a Fashion-MNIST IDX directory, as evaluate takes it
+                opts.set.putIfAbsent("data.path", dataUri);
+                dataUri = null;
+            }
+            ImageSet train = FashionMnist.load(FashionMnist.locate(opts.set.getOrDefault("data.path", asTrained.data.path())), "train");
+            if (!train.hasLabels() || train.classCount() < 2) {
+                throw new IllegalArgumentException("the train split of " + train.source() + " has no class labels: "
+                        + "fine-tuning needs a labelled train split");
+            }
+            if (train.height() != asTrained.model.imageSize || train.width() != asTrained.model.imageSize) {
+                throw new IllegalArgumentException("the data's images are " + train.height() + "x" + train.width() + " but "
+                        + "checkpoint " + source + " was pretrained at model.image-size = " + asTrained.model.imageSize
+                        + "; position-embedding interpolation to another size is not implemented");
+            }
+            classes = train.classCount();
+            data = train.source();
         }
         Map<String, String> o = new LinkedHashMap<>();
         o.put("method.name", "finetune");
         o.put("finetune.source", source.toString());
         o.put("finetune.from-scratch", String.valueOf(fromScratch));
-        o.put("finetune.classes", String.valueOf(train.classCount()));
+        o.put("finetune.classes", String.valueOf(classes));
         o.put("run.name", Encoders.runDirOf(source).getFileName() + (fromScratch ? "-scratch" : "-finetune"));
         o.putAll(opts.set);
         Path preset = CommonOptions.presetPath(opts.preset != null ? opts.preset : defaultPreset());
@@ -107,9 +122,9 @@ public class FinetuneCommand extends PretrainCommand {
                     + " there, " + cfg.model.imageSize + " asked; " + asTrained.model + " vs " + cfg.model
                     + "); remove them from --set/--conf/--preset");
         }
-        if (cfg.finetune.classes() != train.classCount()) {
+        if (cfg.finetune.classes() != classes) {
             throw new IllegalArgumentException("mim.finetune.classes = " + cfg.finetune.classes() + " but the train split of "
-                    + train.source() + " has " + train.classCount() + " classes");
+                    + data + " has " + classes + " classes");
         }
         sourceInfo = new LinkedHashMap<>();
         sourceInfo.put("checkpoint", source.toString());
@@ -118,7 +133,18 @@ public class FinetuneCommand extends PretrainCommand {
         sourceInfo.put("step", prov.get("step"));
         sourceInfo.put("config_fingerprint", asTrained.fingerprint());
         sourceInfo.put("architecture_fingerprint", asTrained.architectureFingerprint());
+        sourceInfo.put("data", data);
         return cfg;
+    }
+
+    /** With a dataset directory, the test top-1 hook scores its test (or val) split, decoded at model.image-size. */
+    @Override
+    protected List<EpochHook> sparkHooks(MimConfig cfg, LocalSpark spark) {
+        if (dataUri == null) return super.sparkHooks(cfg, spark);
+        ImageSet test = DatasetImageSource.open(spark.session(), dataUri, cfg.model.imageSize, cfg.model.channels, 0, 0, 0)
+                .collect(spark.javaContext(), "test");
+        System.err.println("finetune: epoch-end test top-1 on " + test);
+        return List.of(new FinetuneEval(test, sourceInfo));
     }
 
     @Override

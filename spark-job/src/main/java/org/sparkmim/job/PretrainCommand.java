@@ -39,7 +39,9 @@ public class PretrainCommand implements Callable<Integer> {
     String master;
 
     @Option(names = "--data", description = "Dataset directory written by preprocess (any Hadoop URI). Default: "
-            + "the Fashion-MNIST IDX files of data.path (the bundled sample when empty).")
+            + "the Fashion-MNIST IDX files of data.path (the bundled sample when empty). finetune also takes 'system' or "
+            + "a Fashion-MNIST IDX directory, and needs a dataset's labels and its splits train and test (else val); "
+            + "a dataset directory trains through Spark only (not --engine jvm).")
     String dataUri;
 
     @Option(names = "--run-dir", description = "Run directory URI (file://, hdfs://, s3a://); default run.dir/run.name.")
@@ -117,10 +119,7 @@ public class PretrainCommand implements Callable<Integer> {
             try (LocalSpark spark = LocalSpark.start("spark-mim pretrain " + name, master, "local[" + s.workers() + "]")) {
                 JavaSparkContext sc = spark.javaContext();
                 TrainSource<?> source = idx != null ? idx : TrainSource.dataset(spark.session(), dataUri, cfg);
-                // Epoch-end pictures and online kNN need the run dir on the driver's disk and labelled IDX images
-                // (Fashion-MNIST: the IDX source, or the demo's dataset made from the bundled sample).
-                List<org.sparkmim.model.train.EpochHook> hooks = uri.startsWith("file:") && (dataUri == null || isDemo())
-                        ? epochHooks(cfg) : List.of();
+                List<org.sparkmim.model.train.EpochHook> hooks = uri.startsWith("file:") ? sparkHooks(cfg, spark) : List.of();
                 SparkPretrain.Result r = SparkPretrain.run(sc, cfg, restarts == 0 ? s : s.resumingAuto(), source, uri,
                         hooks);
                 String report = uri.startsWith("file:") ? report(Path.of(java.net.URI.create(uri))) : null;
@@ -171,6 +170,15 @@ public class PretrainCommand implements Callable<Integer> {
 
     protected boolean isDemo() {
         return false;
+    }
+
+    /**
+     * Epoch-end hooks of a Spark run whose run directory is on the driver's disk. Pretraining's pictures and online
+     * kNN need labelled IDX images (Fashion-MNIST: the IDX source, or the demo's dataset made from the bundled
+     * sample), so they are off for another dataset directory; finetune reads its test split from the dataset.
+     */
+    protected List<org.sparkmim.model.train.EpochHook> sparkHooks(MimConfig cfg, LocalSpark spark) {
+        return dataUri == null || isDemo() ? epochHooks(cfg) : List.of();
     }
 
     private List<org.sparkmim.model.train.EpochHook> epochHooks(MimConfig cfg) {

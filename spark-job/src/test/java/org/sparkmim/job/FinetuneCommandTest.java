@@ -35,12 +35,17 @@ class FinetuneCommandTest {
 
     @BeforeAll
     static void pretrain() {
+        pre = pretrainSmall(tmp);
+    }
+
+    /** A 30-step MAE (dim 32, 2 blocks, 7-px patches) in one JVM: the source checkpoint of fine-tuning tests. */
+    static Path pretrainSmall(Path runDir) {
         CliTest.Run r = CliTest.run("pretrain", "--engine", "jvm", "--set", "model.dim=32", "--set", "model.depth=2",
                 "--set", "model.heads=2", "--set", "model.patch=7", "--set", "optim.batch=64", "--set", "optim.steps=30",
-                "--set", "data.train-limit=1920", "--set", "run.dir=" + tmp, "--set", "run.name=src",
+                "--set", "data.train-limit=1920", "--set", "run.dir=" + runDir, "--set", "run.name=src",
                 "--set", "eval.online-knn-every=0", "--set", "eval.recon-every=0");
         assertThat(r.code()).as(r.err()).isZero();
-        pre = tmp.resolve("src");
+        return runDir.resolve("src");
     }
 
     static CliTest.Run finetune(String... extra) {

@@ -79,6 +79,22 @@ public final class DatasetDir {
         }
     }
 
+    /**
+     * True when {@code uri} names a dataset directory rather than a local IDX directory or 'system': it holds a
+     * {@code _manifest.json}, or its scheme is not {@code file} (IDX files are read from local paths only), in which
+     * case {@link #open} gives the precise error if it is no dataset.
+     */
+    public static boolean isDataset(Configuration conf, String uri) {
+        try {
+            Path dir = new Path(uri);
+            String scheme = dir.toUri().getScheme();
+            if (scheme != null && !scheme.equals("file")) return true;
+            return dir.getFileSystem(conf).getFileStatus(new Path(dir, Manifest.FILE)).isFile();
+        } catch (IOException | IllegalArgumentException e) {
+            return false;     // no manifest (or no Hadoop path at all): the IDX reader names what is missing
+        }
+    }
+
     public Manifest manifest() {
         return manifest;
     }

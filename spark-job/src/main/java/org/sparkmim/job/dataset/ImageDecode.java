@@ -60,6 +60,31 @@ public final class ImageDecode {
         return new Pixels(bgr.getWidth(), bgr.getHeight(), 1, g);
     }
 
+    /**
+     * [H, W, channels] for a model's channel count: {@link #gray} for 1, {@link #rgb} for 3 (what the pretrain and
+     * evaluate jobs decode with, so both see the same pixels).
+     */
+    public static Pixels forChannels(byte[] encoded, int channels) {
+        if (channels == 1) return gray(encoded);
+        if (channels == 3) return rgb(encoded);
+        throw new IllegalArgumentException("model.channels = " + channels + ": dataset images decode to 1 (grey) or 3 (RGB)");
+    }
+
+    /**
+     * [side, side, channels]: evaluation's deterministic geometry, the whole image (no crop, no flip) resampled to
+     * side×side with {@link Resize}'s antialiased bilinear, as preprocess resizes (aspect ratio not kept, as
+     * evaluate's bilinear resize of IDX images does not keep it either). An image already side×side is returned
+     * unchanged, so a Fashion-MNIST dataset's pixels are exactly its IDX files'. Evaluate's batches and finetune's
+     * driver-side test set need one size per split; stored images of a photo dataset differ in size.
+     */
+    public static Pixels square(byte[] encoded, int channels, int side) {
+        Pixels p = forChannels(encoded, channels);
+        if (p.width() == side && p.height() == side) return p;
+        byte[] out = new byte[side * side * channels];
+        Resize.resample(p.data(), p.width(), p.height(), channels, out, side, side);
+        return new Pixels(side, side, channels, out);
+    }
+
     /** {@code TYPE_3BYTE_BGR}, full size (no DCT scaling), for callers that want Java2D. */
     public static BufferedImage decodeBgr(byte[] encoded) {
         ImageFormat f = ImageFormat.sniff(encoded);

@@ -6,29 +6,19 @@ import org.apache.spark.broadcast.Broadcast;
 import org.sparkmim.model.data.FashionMnist;
 import org.sparkmim.model.data.ImageSet;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.function.IntFunction;
 
 /**
  * Fashion-MNIST-style IDX files (train-* and t10k-*) read on the driver; the pixels are broadcast once and each
  * partition cuts its own index range out of them, so no image is serialized into a task closure.
  */
-public final class IdxImageSource implements ImageSource {
-    private final String dir;
-    private final String description;
-    private final transient Map<String, ImageSet> splits;
-    private final String[] classes;
-
-    private IdxImageSource(Path dir, ImageSet train, ImageSet test, String description) {
-        this.dir = dir.toString();
-        this.description = description;
-        this.splits = Map.of("train", train, "test", test);
-        this.classes = train.classNames();
+public final class IdxImageSource extends SplitSource<ImageSet> {
+    private IdxImageSource(ImageSet train, ImageSet test, String description) {
+        super(train, test, train.classNames(), description);
     }
 
     /** Both splits of a Fashion-MNIST directory; limits of 0 mean all images. */
@@ -41,29 +31,16 @@ public final class IdxImageSource implements ImageSource {
      * against the others. This is how to choose evaluation settings (feature, pooling) without looking at test.
      */
     public static IdxImageSource open(Path dir, int trainLimit, int testLimit, int holdout) {
-        if (Files.isRegularFile(dir.resolve("_manifest.json"))) {
-            throw new IllegalArgumentException("--data " + dir + " is a Parquet dataset directory from preprocess; evaluate "
-                    + "reads Fashion-MNIST IDX directories for now (the Parquet source is not wired in yet)");
-        }
         ImageSet train = limit(FashionMnist.load(dir, "train"), trainLimit);
-        if (holdout <= 0) return new IdxImageSource(dir, train, limit(FashionMnist.load(dir, "test"), testLimit), "IDX " + dir);
+        if (holdout <= 0) return new IdxImageSource(train, limit(FashionMnist.load(dir, "test"), testLimit), "IDX " + dir);
         int n = train.count();
-        if (holdout >= n) {
-            throw new IllegalArgumentException("--holdout " + holdout + " leaves no train images of " + n + " (after --train-limit): "
-                    + "allowed 1.." + (n - 1));
-        }
-        return new IdxImageSource(dir, train.subset(0, n - holdout), train.subset(n - holdout, n), "IDX " + dir
+        ImageSource.checkHoldout(holdout, n);
+        return new IdxImageSource(train.subset(0, n - holdout), train.subset(n - holdout, n), "IDX " + dir
                 + " train split only: scored on its last " + holdout + " images (holdout), the test split not read");
     }
 
     private static ImageSet limit(ImageSet s, int n) {
         return n > 0 && n < s.count() ? s.subset(0, n) : s;
-    }
-
-    private ImageSet split(String name) {
-        ImageSet s = splits.get(name);
-        if (s == null) throw new IllegalArgumentException("split must be train or test, got " + name);
-        return s;
     }
 
     @Override
@@ -108,15 +85,5 @@ public final class IdxImageSource implements ImageSource {
     @Override
     public int[] labels(String name) {
         return split(name).labels();
-    }
-
-    @Override
-    public String[] classNames() {
-        return classes.clone();
-    }
-
-    @Override
-    public String describe() {
-        return description;
     }
 }

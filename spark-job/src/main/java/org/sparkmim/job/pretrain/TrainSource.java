@@ -69,7 +69,7 @@ public interface TrainSource<T> extends Serializable {
             @Override
             public Function<EncodedImage, RawImage> decode() {
                 return e -> {
-                    var p = channels == 1 ? ImageDecode.gray(e.bytes()) : ImageDecode.rgb(e.bytes());
+                    var p = ImageDecode.forChannels(e.bytes(), channels);
                     return new RawImage(e.key(), e.label(), p.height(), p.width(), p.channels(), p.data());
                 };
             }

@@ -234,7 +234,7 @@ public final class TokenizeJob {
         DatasetDir dir = DatasetDir.open(spark, data);
         JavaRDD<RawImage> images = dir.rows(spark).select(DatasetSchema.KEY, DatasetSchema.IMAGE).toJavaRDD().map(r -> {
             byte[] bytes = (byte[]) r.get(1);
-            var p = channels == 1 ? ImageDecode.gray(bytes) : ImageDecode.rgb(bytes);
+            var p = ImageDecode.forChannels(bytes, channels);
             return new RawImage(r.getString(0), -1, p.height(), p.width(), p.channels(), p.data());
         });
         return new Source(images, dir.manifest().rows(), fingerprintOf(dir.manifest()));
