@@ -78,8 +78,8 @@ public class ExportCommand implements Callable<Integer> {
         List<String> adapt = resnet ? TimmResNet.adapt(m) : List.of();
         side.put("timm_adapt", adapt);
         side.put("usage", "model = timm.create_model(timm_model, pretrained=False, **timm_args); "
-                + (adapt.isEmpty() ? "" : "with torch.nn as nn, exec('\n'.join(timm_adapt)) (this architecture's stem "
-                + "and stage changes to timm's ResNet); ")
+                + (adapt.isEmpty() ? "" : "exec('\\n'.join(timm_adapt), {'model': model, 'nn': torch.nn, 'timm': timm}) "
+                + "(this architecture's stem and first blocks of stages, in timm's own classes); ")
                 + "model.load_state_dict(safetensors.torch.load_file(weights), strict=True); model.eval(); "
                 + "features = model.forward_head(model.forward_features(x), pre_logits=True)");
         side.put("input", Map.of("layout", "NCHW float32, pixels in [0, 1] normalized per channel: (x - mean) / std",

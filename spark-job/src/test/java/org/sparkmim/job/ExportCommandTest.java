@@ -234,6 +234,7 @@ class ExportCommandTest {
         assertThat(sd.get("layer3.0.bn1.running_var").data()[0]).isCloseTo((float) Math.pow(100, log10s), within(1e-4f));
         JsonNode side = new ObjectMapper().readTree(tmp.resolve("rn.json").toFile());
         assertThat(side.get("timm_model").asText()).isEqualTo("resnet18");
+        assertThat(side.get("usage").asText()).contains("exec('\\n'.join(timm_adapt), {'model': model");
         assertThat(side.get("timm_adapt").toString()).contains("model.maxpool = nn.Identity()")
                 .contains("model.layer4[0] = timm.models.resnet.BasicBlock(16, 32, stride=1");
         interop(rn, out, 32);
