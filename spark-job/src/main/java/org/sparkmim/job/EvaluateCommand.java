@@ -45,6 +45,11 @@ public class EvaluateCommand implements Callable<Integer> {
             + "it was empty).")
     String data;
 
+    @Option(names = "--test-data", description = "With a dataset directory as --data: another preprocess dataset "
+            + "directory whose split test, val or only split is scored (an ImageNet-style train tree and its val set "
+            + "preprocessed into two directories); same classes in the same order. Then --data needs only a split train.")
+    String testData;
+
     @Option(names = "--feature", description = "mean | cls | lastk (sets eval.feature; default from config: mean).")
     String feature;
 
@@ -78,7 +83,7 @@ public class EvaluateCommand implements Callable<Integer> {
         Encoders.Loaded ck = Encoders.open(checkpoint, opts.conf, overrides);
         // a holdout evaluation must not overwrite the run's real eval.json / report
         Path outDir = (out != null ? out : holdout > 0 ? ck.runDir().resolve("eval-holdout") : ck.runDir()).toAbsolutePath();
-        Map<String, Object> report = evaluate(ck, data, trainLimit, testLimit, holdout, master, outDir, null);
+        Map<String, Object> report = evaluate(ck, data, testData, trainLimit, testLimit, holdout, master, outDir, null);
         System.err.println(report.get("verdict_reason"));
         @SuppressWarnings("unchecked")
         Map<String, Object> floors = (Map<String, Object>) report.get("floors");
@@ -96,9 +101,14 @@ public class EvaluateCommand implements Callable<Integer> {
      * confusion.png (and a refreshed report.html for a run directory) in outDir. {@code data} null = the
      * checkpoint's data.path; floorCache as in {@link Evaluation#run}.
      */
-    static Map<String, Object> evaluate(Encoders.Loaded ck, String data, int trainLimit, int testLimit, int holdout,
-                                        String master, Path outDir, Map<String, org.sparkmim.model.eval.Scores> floorCache) {
+    static Map<String, Object> evaluate(Encoders.Loaded ck, String data, String testData, int trainLimit, int testLimit,
+                                        int holdout, String master, Path outDir,
+                                        Map<String, org.sparkmim.model.eval.Scores> floorCache) {
         boolean dataset = data != null && DatasetDir.isDataset(new org.apache.hadoop.conf.Configuration(), data);
+        if (testData != null && !dataset) {
+            throw new IllegalArgumentException("--test-data " + testData + " goes with a preprocess dataset directory as "
+                    + "--data (--data " + (data == null ? "not given" : data) + " is IDX); an IDX directory has its own test split");
+        }
         String where = dataset ? data : FashionMnist.locate(data != null ? data : ck.cfg().data.path()).toString();
         System.err.printf("evaluate %s (step %s, epoch %s) on %s, feature %s, output %s%n", ck.checkpoint(),
                 ck.provenance().get("step"), ck.provenance().get("epoch"), where, ck.cfg().eval.featureSpec().label(), outDir);
@@ -108,8 +118,8 @@ public class EvaluateCommand implements Callable<Integer> {
         Map<String, Object> report;
         try (LocalSpark spark = LocalSpark.start("spark-mim evaluate", master)) {
             JavaSparkContext sc = spark.javaContext();
-            ImageSource source = idx != null ? idx : DatasetImageSource.open(spark.session(), data, ck.cfg().model.imageSize,
-                    ck.cfg().model.channels, trainLimit, testLimit, holdout);
+            ImageSource source = idx != null ? idx : DatasetImageSource.open(spark.session(), data, testData,
+                    ck.cfg().model.imageSize, ck.cfg().model.channels, trainLimit, testLimit, holdout);
             Evaluation.Splits splits = new Evaluation.Splits(source.labels("train"), source.labels("test"),
                     source.classNames(), source.describe());
             report = Evaluation.run(ck, new SparkFeatures(sc, source, ck.checkpoint(), ck.cfg()), splits, outDir, floorCache);

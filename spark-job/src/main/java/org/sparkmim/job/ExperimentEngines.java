@@ -287,7 +287,7 @@ public class ExperimentEngines implements Callable<Integer> {
         defaults(steps).forEach((k, v) -> { if (k.startsWith("eval.")) evalKeys.put(k, v); });
         opts.set.forEach((k, v) -> { if (k.startsWith("eval.")) evalKeys.put(k, v); });
         Encoders.Loaded ck = Encoders.open(t.checkpoint, null, evalKeys);
-        return scored(t, EvaluateCommand.evaluate(ck, null, evalTrain, evalTest, 0, null, t.runDir, floors));
+        return scored(t, EvaluateCommand.evaluate(ck, null, null, evalTrain, evalTest, 0, null, t.runDir, floors));
     }
 
     /** A trained run with its evaluation, plus the update statistics of its metrics (Spark runs). */

@@ -42,6 +42,11 @@ public class FinetuneCommand extends PretrainCommand {
             + "(run.seed) instead of its weights: the baseline the pretrained encoder is compared with.")
     boolean fromScratch;
 
+    @Option(names = "--test-data", description = "With a dataset directory as --data: another preprocess dataset "
+            + "directory whose split test, val or only split gives the test top-1 (an ImageNet-style train tree and its "
+            + "val set preprocessed into two directories); same classes in the same order.")
+    String testData;
+
     private Path source;
     private Map<String, Object> sourceInfo;
 
@@ -84,10 +89,18 @@ public class FinetuneCommand extends PretrainCommand {
                         + "reads through Spark only: drop --engine jvm (the JVM engine reads 'system' or a Fashion-MNIST directory)");
             }
             Manifest m = DatasetDir.open(new org.apache.hadoop.conf.Configuration(), dataUri).manifest();
-            DatasetImageSource.heldOutSplit(m, dataUri, true);
+            DatasetImageSource.heldOutSplit(m, dataUri, testData == null);
+            if (testData != null) {
+                DatasetImageSource.testSplitOf(DatasetDir.open(new org.apache.hadoop.conf.Configuration(), testData).manifest(),
+                        testData, m, dataUri);
+            }
             classes = m.classes().size();
-            data = "dataset " + dataUri;
+            data = "dataset " + dataUri + (testData != null ? ", test: dataset " + testData : "");
         } else {
+            if (testData != null) {
+                throw new IllegalArgumentException("--test-data " + testData + " goes with a preprocess dataset directory as "
+                        + "--data; 'system' and IDX directories have their own test split");
+            }
             if (dataUri != null) {   // 'system' or a Fashion-MNIST IDX directory, as evaluate takes it
                 opts.set.putIfAbsent("data.path", dataUri);
                 dataUri = null;
@@ -141,8 +154,8 @@ public class FinetuneCommand extends PretrainCommand {
     @Override
     protected List<EpochHook> sparkHooks(MimConfig cfg, LocalSpark spark) {
         if (dataUri == null) return super.sparkHooks(cfg, spark);
-        ImageSet test = DatasetImageSource.open(spark.session(), dataUri, cfg.model.imageSize, cfg.model.channels, 0, 0, 0)
-                .collect(spark.javaContext(), "test");
+        ImageSet test = DatasetImageSource.open(spark.session(), dataUri, testData, cfg.model.imageSize, cfg.model.channels,
+                0, 0, 0).collect(spark.javaContext(), "test");
         System.err.println("finetune: epoch-end test top-1 on " + test);
         return List.of(new FinetuneEval(test, sourceInfo));
     }

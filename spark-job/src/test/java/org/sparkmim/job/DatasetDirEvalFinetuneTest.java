@@ -114,6 +114,67 @@ class DatasetDirEvalFinetuneTest {
         assertThat(f.at("/confusion/classes/0").asText()).isEqualTo(FashionMnist.CLASSES[0]);
     }
 
+    /**
+     * The ImageNet layout: a train tree and its val set preprocessed into two directories, joined by --test-data.
+     * Real Fashion-MNIST images of two classes (trouser, bag) as class folders; the held-out images come from the
+     * other directory with the same label indices, so kNN separates them, and finetune scores all of them. A val
+     * directory with other classes is refused, naming both.
+     */
+    @Test
+    void aTrainTreeAndItsValSetInTwoDirectoriesEvaluateAndFinetune() throws Exception {
+        ImageSet train = FashionMnist.load(SAMPLE, "train"), test = FashionMnist.load(SAMPLE, "test");
+        // 500 per class: the Spark job's probe holds out the keys hashing into 1/256th of a dataset without a test split
+        String trainDs = tree(train, "trees/train", 500, new int[]{1, 8}, "train");
+        String valDs = tree(test, "trees/val", 20, new int[]{1, 8}, "val");
+        String otherDs = tree(test, "trees/other", 5, new int[]{1, 5}, "val");
+
+        CliTest.Run ev = CliTest.run("evaluate", "--checkpoint", pre.toString(), "--master", "local[2]", "--data", trainDs,
+                "--test-data", valDs, "--set", "eval.probe-epochs=5", "--out", tmp.resolve("eval-trees").toString());
+        assertThat(ev.code()).as(ev.err()).isZero();
+        JsonNode e = new ObjectMapper().readTree(tmp.resolve("eval-trees/eval.json").toFile());
+        assertThat(e.at("/setup/train_images").asInt()).isEqualTo(1000);
+        assertThat(e.at("/setup/test_images").asInt()).isEqualTo(40);
+        assertThat(e.at("/setup/data").asText()).contains("test: dataset " + valDs + " split val (40)");
+        // trousers against bags: only a consistent label mapping across the two directories scores this high
+        assertThat(e.at("/encoder/knn_top1").asDouble()).as(e.toString()).isGreaterThan(0.9);
+
+        CliTest.Run ft = CliTest.run("finetune", "--checkpoint", pre.toString(), "--data", trainDs, "--test-data", valDs,
+                "--set", "optim.batch=16", "--set", "optim.steps=10", "--set", "optim.base-lr=1e-2", "--set", "run.dir=" + tmp,
+                "--set", "run.name=ft-trees", "--set", "spark.port=41739");
+        assertThat(ft.code()).as(ft.err()).isZero();
+        JsonNode f = new ObjectMapper().readTree(tmp.resolve("ft-trees/finetune.json").toFile());
+        assertThat(f.get("test_images").asInt()).isEqualTo(40);
+        assertThat(f.at("/setup/classes").asInt()).isEqualTo(2);
+        assertThat(f.at("/source/data").asText()).contains("test: dataset " + valDs);
+
+        CliTest.Run other = CliTest.run("evaluate", "--checkpoint", pre.toString(), "--master", "local[2]", "--data", trainDs,
+                "--test-data", otherDs);
+        assertThat(other.code()).isEqualTo(ExitCodes.DATA);
+        assertThat(other.err()).contains("--test-data " + otherDs, "--data " + trainDs, "same classes in the same order");
+        CliTest.Run idx = CliTest.run("evaluate", "--checkpoint", pre.toString(), "--test-data", valDs);
+        assertThat(idx.code()).isNotZero();
+        assertThat(idx.err()).contains("--test-data " + valDs, "goes with a preprocess dataset directory");
+    }
+
+    /** The first n images of each class of set as PNG class folders (named after the classes), preprocessed as a tree. */
+    private static String tree(ImageSet set, String name, int n, int[] classes, String split) throws Exception {
+        Path src = tmp.resolve(name + "-src");
+        for (int c : classes) {
+            Path dir = Files.createDirectories(src.resolve(set.classNames()[c].replaceAll("[^A-Za-z]", "")));
+            for (int i = 0, k = 0; i < set.count() && k < n; i++) {
+                if (set.label(i) != c) continue;
+                java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(28, 28, java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+                img.getRaster().setDataElements(0, 0, 28, 28, set.imageBytes(i));
+                Files.write(dir.resolve(k++ + ".png"), TestImages.png(img));
+            }
+        }
+        String out = tmp.resolve(name).toUri().toString();
+        CliTest.Run p = CliTest.run("preprocess", "--source", src.toString(), "--output", out, "--kind", "tree", "--split", split,
+                "--master", "local[2]");
+        assertThat(p.code()).as(p.err()).isZero();
+        return out;
+    }
+
     @Test
     void aDatasetWithoutLabelsOrWithoutATestSplitIsRefusedNamingIt() throws Exception {
         Path flat = Files.createDirectories(tmp.resolve("flat-src")), tree = tmp.resolve("tree-src");

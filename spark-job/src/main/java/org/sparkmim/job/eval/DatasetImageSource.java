@@ -38,6 +38,9 @@ public final class DatasetImageSource extends SplitSource<DatasetImageSource.Par
     private final int side;
     private final int channels;
     private final transient Dataset<Row> rows;
+    /** The rows evaluate's "test" reads: {@link #rows} again, or those of the --test-data directory. */
+    private final transient Dataset<Row> testRows;
+    private final String testUri;
 
     /** One of evaluate's splits: the dataset split its rows are in, their keys in index order, their labels. */
     record Part(String datasetSplit, String[] keys, int[] labels) {
@@ -47,38 +50,91 @@ public final class DatasetImageSource extends SplitSource<DatasetImageSource.Par
     }
 
     private DatasetImageSource(String uri, Manifest m, int side, int channels, Dataset<Row> rows, Part train, Part test,
-                               String description) {
+                               String testUri, Dataset<Row> testRows, String description) {
         super(train, test, m.classes().toArray(String[]::new), description);
         this.uri = uri;
         this.side = side;
         this.channels = channels;
         this.rows = rows;
+        this.testUri = testUri;
+        this.testRows = testRows;
+    }
+
+    /** Both splits from one directory; see {@link #open(SparkSession, String, String, int, int, int, int, int)}. */
+    public static DatasetImageSource open(SparkSession spark, String uri, int side, int channels, int trainLimit,
+                                          int testLimit, int holdout) {
+        return open(spark, uri, null, side, channels, trainLimit, testLimit, holdout);
     }
 
     /**
      * Both splits; limits of 0 mean all images; holdout H > 0 scores the last H images of the (limited) train split
      * against the others and never reads the test split, as {@link IdxImageSource#open(java.nio.file.Path, int, int, int)}.
      *
+     * @param testUri  null, or another dataset directory whose split test, val or only split is evaluate's "test" (an
+     *                 ImageNet-style train tree and its val set are preprocessed into two directories); its classes
+     *                 must be the train directory's, in the same order
      * @param side     model.image-size: every image is brought to [side, side, channels]
      * @param channels model.channels (1 = grey, 3 = RGB)
      */
-    public static DatasetImageSource open(SparkSession spark, String uri, int side, int channels, int trainLimit,
-                                          int testLimit, int holdout) {
+    public static DatasetImageSource open(SparkSession spark, String uri, String testUri, int side, int channels,
+                                          int trainLimit, int testLimit, int holdout) {
         DatasetDir dir = DatasetDir.open(spark, uri);
-        String testSplit = heldOutSplit(dir.manifest(), uri, holdout <= 0);
+        if (testUri != null && holdout > 0) {
+            throw new DatasetException("--holdout " + holdout + " scores on the train split of " + uri + "; it cannot be "
+                    + "combined with --test-data " + testUri);
+        }
+        String testSplit = heldOutSplit(dir.manifest(), uri, holdout <= 0 && testUri == null);
         Dataset<Row> rows = dir.rows(spark);
-        Part train = part(rows, uri, "train", dir.manifest().classes().size(), trainLimit);
+        int classes = dir.manifest().classes().size();
+        Part train = part(rows, uri, "train", classes, trainLimit);
         String where = "dataset " + uri + ", images at " + side + "x" + side + "x" + channels;
+        if (testUri != null) {
+            DatasetDir other = DatasetDir.open(spark, testUri);
+            String split = testSplitOf(other.manifest(), testUri, dir.manifest(), uri);
+            Dataset<Row> otherRows = other.rows(spark);
+            Part test = part(otherRows, testUri, split, classes, testLimit);
+            return new DatasetImageSource(uri, dir.manifest(), side, channels, rows, train, test, testUri, otherRows,
+                    where + ": split train (" + train.keys().length + " images); test: dataset " + testUri + " split "
+                            + split + " (" + test.keys().length + ")");
+        }
         if (holdout <= 0) {
-            Part test = part(rows, uri, testSplit, dir.manifest().classes().size(), testLimit);
-            return new DatasetImageSource(uri, dir.manifest(), side, channels, rows, train, test, where + ": split train ("
-                    + train.keys().length + " images), split " + testSplit + " (" + test.keys().length + ")");
+            Part test = part(rows, uri, testSplit, classes, testLimit);
+            return new DatasetImageSource(uri, dir.manifest(), side, channels, rows, train, test, uri, rows,
+                    where + ": split train (" + train.keys().length + " images), split " + testSplit + " ("
+                            + test.keys().length + ")");
         }
         int n = train.keys().length;
         ImageSource.checkHoldout(holdout, n);
         return new DatasetImageSource(uri, dir.manifest(), side, channels, rows, train.subset(0, n - holdout),
-                train.subset(n - holdout, n), where + ": split train only, scored on its last " + holdout
+                train.subset(n - holdout, n), uri, rows, where + ": split train only, scored on its last " + holdout
                 + " images (holdout), the test split not read");
+    }
+
+    /**
+     * The split of a --test-data directory that scores the model: test, else val, else its only split. Refuses one
+     * without labels, with another class list than the train directory's (a label index must mean the same class),
+     * or with several splits none of which is test or val.
+     */
+    public static String testSplitOf(Manifest test, String testUri, Manifest train, String trainUri) {
+        if (test.classes().isEmpty()) {
+            throw new DatasetException("--test-data " + testUri + " has no class labels (its " + Manifest.FILE + " lists no "
+                    + "classes): the held-out images must be labelled");
+        }
+        if (!test.classes().equals(train.classes())) {
+            throw new DatasetException("--test-data " + testUri + " has classes " + abbreviate(test.classes()) + " but --data "
+                    + trainUri + " has " + abbreviate(train.classes()) + ": both need the same classes in the same order "
+                    + "(label i must be the same class in both)");
+        }
+        Set<String> splits = test.splits() == null ? Set.of() : test.splits().keySet();
+        if (splits.contains("test")) return "test";
+        if (splits.contains("val")) return "val";
+        if (splits.size() == 1) return splits.iterator().next();
+        throw new DatasetException("--test-data " + testUri + " has splits " + splits + ": allowed a dataset with a split "
+                + "test or val, or with one split");
+    }
+
+    private static String abbreviate(List<String> classes) {
+        return classes.size() <= 6 ? classes.toString() : classes.subList(0, 5) + " ... (" + classes.size() + " classes)";
     }
 
     /**
@@ -158,9 +214,10 @@ public final class DatasetImageSource extends SplitSource<DatasetImageSource.Par
         Part p = split(name);
         Map<String, Integer> index = new HashMap<>(p.keys().length * 2);
         for (int i = 0; i < p.keys().length; i++) index.put(p.keys()[i], i);
-        JavaRDD<Row> splitRows = rows.filter(col(DatasetSchema.SPLIT).equalTo(p.datasetSplit()))
+        boolean test = name.equals("test");
+        JavaRDD<Row> splitRows = (test ? testRows : rows).filter(col(DatasetSchema.SPLIT).equalTo(p.datasetSplit()))
                 .select(DatasetSchema.KEY, DatasetSchema.LABEL, DatasetSchema.IMAGE).toJavaRDD();
-        return decode(splitRows, sc.broadcast(index), uri, side, channels);
+        return decode(splitRows, sc.broadcast(index), test ? testUri : uri, side, channels);
     }
 
     /** Executor side: rows (key, label, image) of the split → the numbered ones decoded to [side, side, channels]. */
@@ -197,8 +254,8 @@ public final class DatasetImageSource extends SplitSource<DatasetImageSource.Par
         for (int i = 0; i < n; i++) {
             if (!seen[i]) throw new IllegalStateException(name + " image " + p.keys()[i] + " of " + uri + " was not decoded");
         }
-        return new ImageSet(n, side, side, channels, px, p.labels(), classNames(), p.datasetSplit(), "dataset " + uri
-                + " split " + p.datasetSplit(), 0);
+        return new ImageSet(n, side, side, channels, px, p.labels(), classNames(), p.datasetSplit(), "dataset "
+                + (name.equals("test") ? testUri : uri) + " split " + p.datasetSplit(), 0);
     }
 
     @Override
