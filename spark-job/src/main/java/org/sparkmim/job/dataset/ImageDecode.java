@@ -71,17 +71,26 @@ public final class ImageDecode {
     }
 
     /**
-     * [side, side, channels]: evaluation's deterministic geometry, the whole image (no crop, no flip) resampled to
-     * side×side with {@link Resize}'s antialiased bilinear, as preprocess resizes (aspect ratio not kept, as
-     * evaluate's bilinear resize of IDX images does not keep it either). An image already side×side is returned
-     * unchanged, so a Fashion-MNIST dataset's pixels are exactly its IDX files'. Evaluate's batches and finetune's
-     * driver-side test set need one size per split; stored images of a photo dataset differ in size.
+     * [side, side, channels]: evaluation's deterministic geometry (no flip, no random crop): the centred square of
+     * the shorter side's length, resampled to side×side with {@link Resize}'s antialiased bilinear, as preprocess
+     * resizes; the aspect ratio is kept, as in the usual "resize the shorter side, centre-crop" of ImageNet evaluation
+     * (with crop fraction 1). An image already side×side is returned unchanged, so a Fashion-MNIST dataset's pixels
+     * are exactly its IDX files'. Evaluate's batches and finetune's driver-side test set need one size per split;
+     * stored images of a photo dataset differ in size.
      */
     public static Pixels square(byte[] encoded, int channels, int side) {
         Pixels p = forChannels(encoded, channels);
         if (p.width() == side && p.height() == side) return p;
+        int s = Math.min(p.width(), p.height()), x0 = (p.width() - s) / 2, y0 = (p.height() - s) / 2;
+        byte[] sq = p.data();
+        if (p.width() != p.height()) {
+            sq = new byte[s * s * channels];
+            for (int y = 0; y < s; y++) {
+                System.arraycopy(p.data(), ((y0 + y) * p.width() + x0) * channels, sq, y * s * channels, s * channels);
+            }
+        }
         byte[] out = new byte[side * side * channels];
-        Resize.resample(p.data(), p.width(), p.height(), channels, out, side, side);
+        Resize.resample(sq, s, s, channels, out, side, side);
         return new Pixels(side, side, channels, out);
     }
 
