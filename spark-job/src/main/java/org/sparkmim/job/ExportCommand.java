@@ -59,7 +59,8 @@ public class ExportCommand implements Callable<Integer> {
                 : TimmVit.stateDict(ck.graph(), m);
         LinkedHashMap<String, Object> args = resnet ? TimmResNet.constructorArgs(ck.graph(), m)
                 : TimmVit.constructorArgs(ck.graph(), m);
-        boolean classifier = resnet ? TimmResNet.isClassifier(ck.graph()) : TimmVit.classifier(ck.graph()) != null;
+        var vitPool = resnet ? null : TimmVit.classifier(ck.graph());     // the ViT classifier's pooling, if fine-tuned
+        boolean classifier = resnet ? TimmResNet.isClassifier(ck.graph()) : vitPool != null;
         long params = sd.values().stream().mapToLong(t -> t.data().length).sum();
 
         Map<String, String> meta = new LinkedHashMap<>();
@@ -89,7 +90,7 @@ public class ExportCommand implements Callable<Integer> {
                 : "mean of the final-norm patch tokens (CLS excluded): evaluate's eval.feature = mean, eval.pool-grid = 1");
         if (classifier) {
             if (!resnet) {
-                side.put("feature", TimmVit.classifier(ck.graph()).cls ? "the final-norm CLS token (mim.finetune.pool = cls)"
+                side.put("feature", vitPool.cls ? "the final-norm CLS token (mim.finetune.pool = cls)"
                         : "mean of the final-norm patch tokens (CLS excluded), the classifier's input");
             }
             side.put("classifier", "fine-tuned: model(x) gives the logits of the " + args.get("num_classes")

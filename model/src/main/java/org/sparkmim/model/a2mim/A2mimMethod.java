@@ -61,7 +61,7 @@ import static org.sparkmim.model.mae.MaeGraph.opt;
  * (MimConfig checks the strides), so one mask serves all three.
  */
 public class A2mimMethod implements MimMethod, PixelReconstruction {
-    public static final String IN_IMAGE = "image";
+    public static final String IN_IMAGE = ResNet.IN_IMAGE;
     public static final String IN_MASK = "mask";
     public static final String IN_TARGETS = "targets";
     public static final String MASK_TOKEN = "mask_token";

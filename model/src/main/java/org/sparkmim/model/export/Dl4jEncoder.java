@@ -1,8 +1,6 @@
 package org.sparkmim.model.export;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
-import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.sparkmim.model.resnet.ResNet;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -45,10 +43,7 @@ public final class Dl4jEncoder {
         int grid = m.gridSize();
         var gb = MaeGraph.builder(0, DataType.FLOAT);
         if (m.isResNet()) {
-            gb.addInputs(FinetuneMethod.IN_IMAGE);
-            String last = ResNet.addEncoder(gb, m, new NoOp(), 0.0, FinetuneMethod.IN_IMAGE, (stage, prev) -> prev);
-            gb.addLayer(POOLED, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), last);
-            gb.setOutputs(last, POOLED);
+            gb.setOutputs(ResNet.addPooledTrunk(gb, m, layer -> new NoOp(), 0.0, POOLED), POOLED);
             return copied(gb, g, m, where);
         }
         gb.addInputs(MaeGraph.IN_PATCHES, MaeGraph.IN_IDS_KEEP);

@@ -2,9 +2,7 @@ package org.sparkmim.model.finetune;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
-import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
-import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.nd4j.linalg.activations.Activation;
@@ -57,8 +55,6 @@ import java.util.Map;
 public final class FinetuneMethod implements MimMethod {
     private static final Logger LOG = LoggerFactory.getLogger(FinetuneMethod.class);
     public static final String POOL = "pool";
-    /** The ResNet's input: normalized images [B, C, H, W]. */
-    public static final String IN_IMAGE = "image";
 
     private final ModelConfig model;
     private final MimConfig.FinetuneConfig ft;
@@ -114,10 +110,7 @@ public final class FinetuneMethod implements MimMethod {
      */
     private ComputationGraphConfiguration resnetGraph(IUpdater updater, double weightDecay, long seed, DataType dataType) {
         var gb = MaeGraph.builder(seed, dataType);
-        gb.addInputs(IN_IMAGE);
-        String out = ResNet.addEncoder(gb, model, layer -> scaled(updater, lrScale(layer)), weightDecay, IN_IMAGE,
-                (stage, prev) -> prev);
-        gb.addLayer(POOL, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), out);
+        ResNet.addPooledTrunk(gb, model, layer -> scaled(updater, lrScale(layer)), weightDecay, POOL);
         addHead(gb, ResNet.channels(model), updater, weightDecay, POOL);
         return gb.build();
     }

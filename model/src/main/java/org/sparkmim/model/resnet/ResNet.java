@@ -6,6 +6,7 @@ import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -39,7 +40,22 @@ import java.util.function.IntFunction;
  * and {@link #out} for the last block's output.
  */
 public final class ResNet {
+    /** The graph input of every ResNet graph: normalized images [B, C, H, W]. */
+    public static final String IN_IMAGE = "image";
+
     private ResNet() { }
+
+    /**
+     * image [B, C, H, W] → stem, stages 0..3 (no hook) [B, C4, g, g] → global average pool {@code pooled} [B, C4]:
+     * the trunk of a ResNet classifier (fine-tuning) and of the exported encoder; returns the last stage's name.
+     */
+    public static String addPooledTrunk(ComputationGraphConfiguration.GraphBuilder gb, ModelConfig m,
+                                        IntFunction<IUpdater> updaterOf, double wd, String pooled) {
+        gb.addInputs(IN_IMAGE);
+        String last = addEncoder(gb, m, updaterOf, wd, IN_IMAGE, (stage, prev) -> prev);
+        gb.addLayer(pooled, new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), last);
+        return last;
+    }
 
     /** The graph name of the last stage's output [B, C, g, g]. */
     public static String out(ModelConfig m) {
