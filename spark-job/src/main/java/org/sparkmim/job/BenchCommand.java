@@ -103,7 +103,8 @@ public class BenchCommand implements Callable<Integer> {
                 .put("features_img_per_s", PretrainCommand.round(fr.imgPerSec()))
                 .put("features_to_train", PretrainCommand.round(fr.imgPerSec() / r.imgPerSec()))
                 .put("features_gflop_per_img", Double.isNaN(fflop) ? null : PretrainCommand.round(fflop / 1e9))
-                .put("sharing_worker_ms", share == null ? null : PretrainCommand.round(share.workerMs()))
+                .put("sharing_worker_ms", share == null ? null : PretrainCommand.round(share.workerMs("java")))
+                .put("sharing_worker_ms_nd4j", share == null ? null : PretrainCommand.round(share.workerMs("nd4j")))
                 .put("sharing_receiver_ms", share == null ? null : PretrainCommand.round(share.receiverMs()))
                 .put("sharing_message_vs_dense", share == null ? null : PretrainCommand.round(share.messageVsDense()))
                 .print();
@@ -124,11 +125,16 @@ public class BenchCommand implements Callable<Integer> {
         System.err.printf("gradient sharing per step, %d parameters, threshold %.3g (a quantum sent for %.1f%% of them), one "
                 + "message %.1f KiB (%.4f x the dense fp32 update), training step %.1f ms:%n", res.denseBytes() / 4,
                 res.threshold(), 100 * res.sentShare(), res.messageBytes() / 1024.0, res.messageVsDense(), stepMs);
+        System.err.printf("  %-48s %-7s %-9s %7s%n", "stage", "encoder", "thread", "ms");
         for (var st : res.stages()) {
-            System.err.printf("  %-40s %-8s %7.2f ms  %5.1f%% of the step%n", st.name(), st.thread(), st.ms(), 100 * st.ms() / stepMs);
+            System.err.printf("  %-48s %-7s %-9s %7.2f ms  %5.1f%% of the step%n", st.name(), st.encoder(), st.thread(),
+                    st.ms(), 100 * st.ms() / stepMs);
         }
-        System.err.printf("  on the training thread %.2f ms (%.1f%% of the step); per message at each receiver (every other "
-                + "worker, the driver's replica) %.2f ms%n", res.workerMs(), 100 * res.workerMs() / stepMs, res.receiverMs());
+        System.err.printf("  on the training thread of one executor in local mode: spark.encoder = java %.2f ms (%.1f%% of "
+                        + "the step), nd4j %.2f ms (%.1f%%); a message leaving the JVM adds %.2f ms; each receiver (other "
+                        + "workers, a remote driver) %.2f ms per message%n", res.workerMs("java"),
+                100 * res.workerMs("java") / stepMs, res.workerMs("nd4j"), 100 * res.workerMs("nd4j") / stepMs,
+                res.clusterMs(), res.receiverMs());
         return res;
     }
 }

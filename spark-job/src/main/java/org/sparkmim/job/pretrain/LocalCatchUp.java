@@ -59,6 +59,22 @@ public final class LocalCatchUp {
         return new Listener();
     }
 
+    /**
+     * The worker's own message did not go to DL4J's queue ({@link BitmapSharing} under local catch-up): its values q
+     * join the change this step's listener applies, so the worker's model still takes q + (r_t − r_{t−1}). Call after
+     * this step's {@link Residual#processResidual}, on the same thread.
+     *
+     * @param quanta [P] the values the message carries, per parameter
+     */
+    static void ownMessage(INDArray quanta) {
+        State s = STATE.get();
+        if (!s.pending || s.delta.length() != quanta.length()) {
+            throw new IllegalStateException("local catch-up: the own message came without this step's residual"
+                    + " (LocalCatchUp.residual must be the handler's post-processor)");
+        }
+        s.delta.addi(quanta);
+    }
+
     public static final class Residual implements ResidualPostProcessor {
         private static final long serialVersionUID = 2L;
         private ResidualPostProcessor inner;

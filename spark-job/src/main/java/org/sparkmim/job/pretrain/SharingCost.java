@@ -30,20 +30,31 @@ import java.util.UUID;
 public final class SharingCost {
     private SharingCost() { }
 
-    /** One stage: its name, which thread pays it ({@code worker}: the training thread; {@code receiver}), ms per step. */
-    public record Stage(String name, String thread, double ms) { }
+    /**
+     * One stage: its name; which encoder runs it (spark.encoder: {@code java}, {@code nd4j}, or {@code both}); where
+     * it runs ({@code worker}: the training thread; {@code local}: the training thread in local mode, where DL4J
+     * delivers the message to the driver's replica inside the send; {@code cluster}: the training thread when the
+     * message leaves the JVM; {@code receiver}: every other worker and a remote driver, per message); ms per step.
+     */
+    public record Stage(String name, String encoder, String thread, double ms) { }
 
     /**
      * The stages; the threshold the configured algorithm chose; the share of parameters the encoder sent a quantum
      * for (what its cost depends on); the bytes of one serialized message and of the dense fp32 update.
      */
     public record Result(List<Stage> stages, double threshold, double sentShare, long messageBytes, long denseBytes) {
-        /** ms per step on the training thread */
-        public double workerMs() {
-            return stages.stream().filter(s -> s.thread().equals("worker")).mapToDouble(Stage::ms).sum();
+        /** ms per step on the training thread of one executor in local mode, with this encoder */
+        public double workerMs(String encoder) {
+            return stages.stream().filter(s -> s.thread().equals("worker") || s.thread().equals("local"))
+                    .filter(s -> s.encoder().equals("both") || s.encoder().equals(encoder)).mapToDouble(Stage::ms).sum();
         }
 
-        /** ms per message at each receiver (every other worker, the driver's replica) */
+        /** ms per step the training thread adds when its message leaves the JVM (a cluster) */
+        public double clusterMs() {
+            return stages.stream().filter(s -> s.thread().equals("cluster")).mapToDouble(Stage::ms).sum();
+        }
+
+        /** ms per message at each receiver (every other worker, a remote driver's replica) */
         public double receiverMs() {
             return stages.stream().filter(s -> s.thread().equals("receiver")).mapToDouble(Stage::ms).sum();
         }
@@ -71,6 +82,7 @@ public final class SharingCost {
         double tau = threshold.calculateThreshold(step, 0, null, null, null, residual);
         INDArray encoded = Nd4j.create(DataType.INT32, p / 16 + 5);             // DL4J's bitmap message size
         INDArray decoded = Nd4j.zeros(update.dataType(), p);
+        INDArray quanta = Nd4j.zeros(update.dataType(), p);
         int chunk = VoidConfiguration.builder().build().getMaxChunkSize();
         LocalCatchUp.Residual catchUpResidual = LocalCatchUp.residual(new NoOpResidualPostProcessor());
         LocalCatchUp.Listener catchUp = LocalCatchUp.listener();
@@ -79,17 +91,30 @@ public final class SharingCost {
         long[] sent = new long[1];
 
         List<Stage> out = new ArrayList<>();
-        out.add(new Stage("residual += update", "worker", median(reps, () -> residual.assign(update),
+        out.add(new Stage("residual += update", "both", "worker", median(reps, () -> residual.assign(update),
                 () -> residual.addi(update))));
         // each repetition encodes the same residual
-        out.add(new Stage("bitmap encode (residual -= sent)", "worker", median(reps,
+        out.add(new Stage("ND4J bitmap encode (residual -= sent)", "nd4j", "worker", median(reps,
                 () -> residual.assign(update).muli(1.5),
                 () -> sent[0] = Nd4j.getExecutioner().bitmapEncode(residual, encoded, tau))));
-        out.add(new Stage("local catch-up (spark.local-catch-up)", "worker", median(reps, () -> { }, () -> {
+        out.add(new Stage("Java bitmap encode, values kept (BitmapCodec)", "java", "worker", median(reps,
+                () -> residual.assign(update).muli(1.5),
+                () -> BitmapCodec.encode(residual, encoded, (float) tau, quanta))));
+        out.add(new Stage("local catch-up (spark.local-catch-up)", "both", "worker", median(reps, () -> { }, () -> {
             catchUpResidual.processResidual(0, 0, tau, residual);
             catchUp.iterationDone(g, 0, 0);
         })));
-        out.add(new Stage("serialize + split for the transport", "worker", median(reps, () -> { }, () -> {
+        out.add(new Stage("own message's values into the catch-up", "java", "worker", median(reps,
+                () -> catchUpResidual.processResidual(0, 0, tau, residual), () -> LocalCatchUp.ownMessage(quanta))));
+        out.add(new Stage("decode the own message", "nd4j", "worker", median(reps, () -> decoded.assign(0),
+                () -> Nd4j.getExecutioner().bitmapDecode(encoded, decoded))));
+        out.add(new Stage("apply it (params -= decoded)", "nd4j", "worker", median(reps, () -> { },
+                () -> g.params().subi(decoded.reshape(g.params().shape())))));
+        out.add(new Stage("driver's replica decodes it (ND4J)", "nd4j", "local", median(reps, () -> { },
+                () -> Nd4j.getExecutioner().bitmapDecode(encoded, decoded))));
+        out.add(new Stage("driver's replica adds its values (LocalReplica)", "java", "local", median(reps, () -> { },
+                () -> decoded.addi(quanta))));
+        out.add(new Stage("serialize + split for the transport", "both", "cluster", median(reps, () -> { }, () -> {
             try {
                 MessageSplitter.getInstance().split(new GradientsUpdateMessage(UUID.randomUUID().toString(),
                         encoded.dup()), chunk);
@@ -97,14 +122,10 @@ public final class SharingCost {
                 throw new java.io.UncheckedIOException(e);
             }
         })));
-        out.add(new Stage("decode (own message)", "worker", median(reps, () -> decoded.assign(0),
-                () -> Nd4j.getExecutioner().bitmapDecode(encoded, decoded))));
-        out.add(new Stage("apply (params -= decoded)", "worker", median(reps, () -> { },
-                () -> g.params().subi(decoded.reshape(g.params().shape())))));
         serialized[0] = SerializationUtils.serialize(new GradientsUpdateMessage("m", encoded.dup()));
-        out.add(new Stage("deserialize a message", "receiver", median(reps, () -> { },
+        out.add(new Stage("deserialize a message", "both", "receiver", median(reps, () -> { },
                 () -> SerializationUtils.deserialize(serialized[0]))));
-        out.add(new Stage("decode a message", "receiver", median(reps, () -> decoded.assign(0),
+        out.add(new Stage("decode a message", "both", "receiver", median(reps, () -> decoded.assign(0),
                 () -> Nd4j.getExecutioner().bitmapDecode(encoded, decoded))));
         return new Result(out, tau, sent[0] / (double) p, serialized[0].length, 4 * p);
     }

@@ -105,6 +105,7 @@ public final class SparkPretrain {
         List<org.deeplearning4j.optimize.api.TrainingListener> listeners =
                 new java.util.ArrayList<>(List.of(new NonFiniteGuard(runDirUri), lrClock, inChunk));
         if ("shared".equals(s.sync()) && s.localCatchUp()) listeners.add(LocalCatchUp.listener());
+        if ("shared".equals(s.sync()) && "java".equals(s.encoder())) listeners.add(BitmapSharing.installer(s.localCatchUp()));
         if (s.stepSynced() || s.stepSleepMs() > 0) {  // after the step's own work
             listeners.add(new StepSync(s.stepSynced() ? s.stepSync() : 0, s.workers(), s.stepSleepMs(), 60_000));
         }

@@ -75,17 +75,28 @@ class EngineParityTest {
         double jvmLoss = SparkPretrain.probeLoss(Checkpoints.load(jvm.checkpoint()), probe);
         assertThat(jvmLoss).isLessThan(initLoss * 0.8);
 
-        Map<String, Double> gaps = new java.util.TreeMap<>();
-        for (String sync : List.of("shared", "averaging")) {
-            MimConfig c = cfg(Map.of("spark.sync", sync));
-            Path run = dir.resolve(sync);
+        Map<String, Double> gaps = new java.util.TreeMap<>(), losses = new java.util.TreeMap<>();
+        // "shared" runs this project's encoder (spark.encoder = java, the default), "shared-nd4j" DL4J's own
+        for (String variant : List.of("shared", "shared-nd4j", "averaging")) {
+            String sync = variant.replace("-nd4j", "");
+            MimConfig c = cfg(Map.of("spark.sync", sync, "spark.encoder", variant.endsWith("nd4j") ? "nd4j" : "java"));
+            Path run = dir.resolve(variant);
+            long installed = BitmapSharing.installed(), taken = LocalReplica.taken();
             SparkPretrain.Result r = SparkPretrain.run(sc, c, SparkSettings.of(c), TrainSource.idx(c), run.toUri().toString());
+            if (variant.equals("shared")) {
+                assertThat(BitmapSharing.installed()).as("the Java encoder took over DL4J's").isGreaterThan(installed);
+                // the driver's replica took (almost) every message's values from the worker instead of decoding
+                assertThat(LocalReplica.taken() - taken).as("messages the local replica did not decode").isGreaterThan(60);
+            } else {
+                assertThat(BitmapSharing.installed()).as(variant + " keeps DL4J's encoder").isEqualTo(installed);
+            }
             // 2048 / 64 = 32 steps per epoch; optim.steps = 72 ends inside epoch 3, in its second chunk
             assertThat(r.steps()).as(sync + " steps").isEqualTo(72);
             double loss = SparkPretrain.probeLoss(Checkpoints.load(Path.of(java.net.URI.create(r.checkpoint()))), probe);
-            System.err.printf("parity: init %.4f jvm %.4f %s %.4f (%.2f%%)%n", initLoss, jvmLoss, sync, loss,
+            System.err.printf("parity: init %.4f jvm %.4f %s %.4f (%.2f%%)%n", initLoss, jvmLoss, variant, loss,
                     100 * (loss - jvmLoss) / jvmLoss);
-            gaps.put(sync, Math.abs(loss - jvmLoss) / jvmLoss);
+            gaps.put(variant, Math.abs(loss - jvmLoss) / jvmLoss);
+            losses.put(variant, loss);
             for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
                 var rec = new ObjectMapper().readTree(line);
                 if (!rec.has("param_change")) continue;
@@ -108,6 +119,11 @@ class EngineParityTest {
         // the peak LR).
         assertThat(gaps.get("shared")).as("gradient sharing vs JVM").isLessThan(0.02);
         assertThat(gaps.get("averaging")).as("parameter averaging vs JVM").isLessThan(0.03);
+        assertThat(gaps.get("shared-nd4j")).as("gradient sharing, DL4J's encoder, vs JVM").isLessThan(0.02);
+        // the worker's steps are the same either way (local catch-up); only the driver's replica, built from the
+        // messages, can differ where DL4J's encoder picks its sparse format
+        assertThat(Math.abs(losses.get("shared") - losses.get("shared-nd4j")) / losses.get("shared-nd4j"))
+                .as("Java encoder vs DL4J's").isLessThan(0.005);
     }
 
     /** ROPIM (no mask; sketch inputs and a complement loss) through Spark gradient sharing. */

@@ -28,6 +28,7 @@ class WrongConfigTest {
             "spark.approach        | disk   | one of [direct, export]",
             "spark.shared-lr       | half   | one of [split, full]",
             "spark.local-catch-up  | maybe  | true or false",
+            "spark.encoder         | fast   | one of [java, nd4j]",
             "spark.residual-clip   | -1     | [0, 1000000]",
             "spark.chunks-per-epoch| -1     | [1, 10000]",
             "spark.resume          | maybe  | one of [auto, never]",
