@@ -148,6 +148,16 @@ public final class BitmapSharing extends EncodingHandler {
         return true;
     }
 
+    /**
+     * DL4J's own encoding path (a residual {@link BitmapCodec} does not take) ends here: the message goes out as
+     * WiredEncodingHandler sends it, and to the worker's own queue.
+     */
+    @Override
+    protected void sendMessage(INDArray message, int iteration, int epoch) {
+        if (transport != null) transport.send(message, iteration, epoch);
+        super.sendMessage(message, iteration, epoch);
+    }
+
     /** The listener that puts a {@link BitmapSharing} into DL4J's accumulator on each executor. */
     public static Installer installer(boolean ownByCatchUp) {
         return new Installer(ownByCatchUp);

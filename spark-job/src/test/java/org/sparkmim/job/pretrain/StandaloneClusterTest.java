@@ -94,6 +94,17 @@ class StandaloneClusterTest {
         // and they exchanged updates over Aeron: each joined the driver's mesh from its own address
         assertThat(err).contains("Adding UDP connection: [aeron:udp?endpoint=127.0.0.2:")
                 .contains("Adding UDP connection: [aeron:udp?endpoint=127.0.0.3:");
+        // each executor encoded with BitmapSharing (spark.encoder = java), not DL4J's handler
+        try (var files = Files.walk(cluster.log(""))) {
+            long executors = files.filter(f -> f.getFileName().toString().equals("stderr")).filter(f -> {
+                try {
+                    return LocalCluster.read(f).contains("Java bitmap encoder in place of ND4J's");
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }).count();
+            assertThat(executors).as("executor logs with the Java encoder").isGreaterThanOrEqualTo(2);
+        }
     }
 
     /**
