@@ -13,12 +13,12 @@ import java.nio.IntBuffer;
  * ND4J's bitmap encoding of a gradient-sharing update, written out in Java: the same message, bit for bit, at a
  * fraction of the native op's cost.
  *
- * <p>Why. Per step, DL4J's gradient sharing encodes the worker's residual with ND4J's {@code encode_bitmap} op and
- * decodes its own message with {@code decode_bitmap}. Both branch per element, and with a threshold the updates
- * cross often (a third of the elements at τ = LR) the branches mispredict: 5.9 ms to encode and 3.6 ms to decode
- * 1.3M parameters, 4% of a 225 ms step on the training thread, measured by {@code bench --sharing}. This loop has no
- * data-dependent branch (the comparisons become flag and select instructions), touches each element once, and can
- * hand the sender its own message's values in the same pass, so the sender need not decode it.
+ * <p>Why. Per step, DL4J's gradient sharing encodes the worker's residual with ND4J's {@code encode_bitmap} op,
+ * which branches per element; with τ = LR a third of the elements cross, so the branches mispredict (6.8 ms for 1.3M
+ * parameters, {@code bench --sharing}). Here, with the Vector API, two lane comparisons per 16 elements give masks
+ * whose bits are the message's bits, and a blend gives the value sent (2.2 ms). The same pass keeps each element's
+ * sent value, so neither the sender nor, in local mode, the driver's replica has to decode the message again
+ * ({@link BitmapSharing}, {@link LocalReplica}). A JVM without the Vector API runs a branch-free scalar loop.
  *
  * <p>The format (libnd4j's {@code SpecialMethods::encodeBitmapGeneric}): 4 header ints {@code [N, N, float bits of
  * τ, BITMAP_ENCODING]}, then one int per 16 elements; element 16w + b owns bit b (|x| ≥ τ) and bit b + 16 (x
@@ -219,41 +219,5 @@ public final class BitmapCodec {
         x[i] = v - sent;
         q[i] = sent;
         return big | (neg & (big | half)) << 1;
-    }
-
-    /**
-     * Adds the values a bitmap message carries to {@code into}, as ND4J's {@code bitmapDecode(message, into)}.
-     *
-     * @param message [N/16 + 5] int32
-     * @param into    [N] fp32
-     */
-    public static void decodeAdd(INDArray message, INDArray into) {
-        IntBuffer m = message.data().asNioInt();
-        int n = (int) into.length();
-        if (m.get(3) != BITMAP_ENCODING || m.get(0) != n) {
-            throw new IllegalArgumentException("not a bitmap message for " + n + " elements: header "
-                    + m.get(0) + ", " + m.get(3));
-        }
-        int tBits = m.get(2);
-        int hBits = Float.floatToRawIntBits(Float.intBitsToFloat(tBits) / 2f) | 0x80000000;   // −τ/2
-        FloatBuffer z = into.data().asNioFloat();
-        Scratch s = SCRATCH.get().size(n);
-        float[] x = s.x;
-        int[] words = s.words;
-        z.get(0, x, 0, n);
-        m.get(0, words, 0, messageInts(n));
-        int w = 4;
-        for (int base = 0; base < n; base += 16, w++) {
-            int word = words[w];
-            int end = Math.min(16, n - base);
-            for (int f = 0; f < end; f++) {
-                int bit = (word >>> f) & 1;
-                int sign = (word >>> (f + 16)) & 1;
-                int sentBits = (-bit & (tBits | (sign << 31))) | (-(sign & (bit ^ 1)) & hBits);
-                // adding +0 where nothing was sent would turn a −0 into +0; ND4J leaves it alone
-                if (sentBits != 0) x[base + f] += Float.intBitsToFloat(sentBits);
-            }
-        }
-        z.put(0, x, 0, n);
     }
 }
