@@ -140,8 +140,9 @@ public interface TrainSource<T> extends Serializable {
                 for (int i = 0; i < tr.count(); i++) all.add(RawImage.of(tr, i));
                 // The images travel once per executor as a broadcast, and the partitions hold only index ranges.
                 // parallelize(all) put each partition's images (24 MB for Fashion-MNIST's half) inside every task
-                // of every stage that reads them, cached or not: the plan and the shuffle of each chunk, ~2 s per
-                // chunk in local mode (Spark warned "task of very large size").
+                // of every stage that reads them, cached or not: the plan and the shuffle of each chunk, which Spark
+                // warned about ("task of very large size") at every chunk. (Measured in whole runs, the saving is
+                // within this host's noise.)
                 var images = sc.broadcast(all);
                 int n = all.size(), parts = Math.max(1, partitions);
                 List<int[]> ranges = new ArrayList<>(parts);
