@@ -68,8 +68,6 @@ public final class BitmapSharing extends EncodingHandler {
         ResidualPostProcessor post;
         Double lastThreshold;
         INDArray quanta; // [P] the message's values, for LocalCatchUp and LocalReplica
-        final long[] ns = new long[4];
-        long messages;
     }
 
     private final boolean ownByCatchUp;
@@ -123,28 +121,13 @@ public final class BitmapSharing extends EncodingHandler {
                 s.quanta = Nd4j.create(DataType.FLOAT, residual.length());
             }
         }
-        long t0 = System.nanoTime();
         long sent = BitmapCodec.encode(residual, message, (float) tau, s.quanta);
         if (sent == 0) return false;  // nothing crossed: all of it waits in the residual
-        long t1 = System.nanoTime();
         if (s.post != null) s.post.processResidual(iteration, epoch, tau, residual);
-        long t2 = System.nanoTime();
         // a receiver in this JVM (the driver's replica in local mode) may take the values instead of decoding
         if (transport != null) LocalReplica.lend(message, s.quanta, () -> transport.send(message, iteration, epoch));
-        long t3 = System.nanoTime();
         if (ownByCatchUp) LocalCatchUp.ownMessage(s.quanta);
         else accumulator.receiveUpdate(message); // DL4J's way: the worker decodes its own message before its step
-        long t4 = System.nanoTime();
-        s.ns[0] += t1 - t0;
-        s.ns[1] += t2 - t1;
-        s.ns[2] += t3 - t2;
-        s.ns[3] += t4 - t3;
-        if (++s.messages % 100 == 0 && LOG.isDebugEnabled()) {
-            LOG.debug("gradient sharing, ms per message over the last 100: encode {}, residual {}, send {}, own {}",
-                    String.format("%.2f", s.ns[0] / 1e8), String.format("%.2f", s.ns[1] / 1e8),
-                    String.format("%.2f", s.ns[2] / 1e8), String.format("%.2f", s.ns[3] / 1e8));
-        }
-        if (s.messages % 100 == 0) java.util.Arrays.fill(s.ns, 0);
         return true;
     }
 
@@ -188,9 +171,7 @@ public final class BitmapSharing extends EncodingHandler {
     static boolean install(Model model, boolean ownByCatchUp, Transport transport) {
         if (!(model instanceof ComputationGraph g)) return false;
         try {
-            Field solverField = ComputationGraph.class.getDeclaredField("solver");
-            solverField.setAccessible(true);
-            Solver solver = (Solver) solverField.get(g);
+            Solver solver = (Solver) field(ComputationGraph.class, "solver").get(g);
             GradientsAccumulator acc = solver == null ? null : solver.getOptimizer().getGradientsAccumulator();
             if (!(acc instanceof EncodedGradientsAccumulator e)) return false;
             MessageHandler old = e.getHandler();
@@ -220,7 +201,8 @@ public final class BitmapSharing extends EncodingHandler {
         }
     }
 
-    private static Field field(Class<?> c, String name) throws NoSuchFieldException {
+    /** A declared field of a DL4J class, made readable and writable: DL4J offers no accessor for these. */
+    static Field field(Class<?> c, String name) throws NoSuchFieldException {
         Field f = c.getDeclaredField(name);
         f.setAccessible(true);
         return f;

@@ -9,7 +9,6 @@ import org.nd4j.parameterserver.distributed.v2.transport.UpdatesHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.lang.reflect.Field;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -108,8 +107,6 @@ final class LocalReplica extends UpdatesConsumer {
     }
 
     private static Object get(UpdatesConsumer c, String name) throws ReflectiveOperationException {
-        Field f = UpdatesConsumer.class.getDeclaredField(name);
-        f.setAccessible(true);
-        return f.get(c);
+        return BitmapSharing.field(UpdatesConsumer.class, name).get(c);
     }
 }
