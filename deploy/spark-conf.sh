@@ -15,6 +15,7 @@ source "$HOME_DIR/bin/blas-env.sh"
 FLAGS="$(sed -n 's/^mim.jvm.flags=//p' "$HOME_DIR/conf/jvm.properties")"
 printf '%s\n' --conf "spark.driver.extraJavaOptions=$FLAGS" --conf "spark.executor.extraJavaOptions=$FLAGS"
 printf '%s\n' --conf "spark.executorEnv.OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+printf '%s\n' --conf "spark.executorEnv.OPENBLAS_THREAD_TIMEOUT=$OPENBLAS_THREAD_TIMEOUT"
 if [ -n "${OPENBLAS_CORETYPE:-}" ]; then printf '%s\n' --conf "spark.executorEnv.OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"; fi
 # the fused-kernel switch (MIM_KERNELS=nd4j: ND4J's ops instead of the Vector API kernels) reaches the executors too
 if [ -n "${MIM_KERNELS:-}" ]; then printf '%s\n' --conf "spark.executorEnv.MIM_KERNELS=$MIM_KERNELS"; fi

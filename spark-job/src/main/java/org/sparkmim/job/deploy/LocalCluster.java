@@ -112,6 +112,7 @@ public final class LocalCluster implements AutoCloseable {
                 .redirectOutput(dir.resolve(name + ".out").toFile()).redirectError(dir.resolve(name + ".err").toFile());
         pb.environment().putAll(env);
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        pb.environment().put("OPENBLAS_THREAD_TIMEOUT", "4");
         Process p = pb.start();
         jobs.add(p);
         return p;

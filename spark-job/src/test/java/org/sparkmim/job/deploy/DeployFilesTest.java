@@ -67,7 +67,8 @@ class DeployFilesTest {
                 .contains("aeron.publication.unblock.timeout=60000000000").contains("add-opens")
                 .contains("spark.authenticate=true").contains("org.bytedeco.javacpp.maxbytes=12288m")
                 .contains("spark.executor.memoryOverhead=14336m").contains("spark.task.cpus=4")
-                .contains("spark.workers=4").contains("spark.executorEnv.OMP_WAIT_POLICY=PASSIVE");
+                .contains("spark.workers=4").contains("spark.executorEnv.OMP_WAIT_POLICY=PASSIVE")
+                .contains("spark.executorEnv.OPENBLAS_THREAD_TIMEOUT=4");
         String k8s = dryRun(Map.of("K8S_MASTER", "k8s://https://api:6443", "MIM_IMAGE", "r/spark-mim:1"),
                 "deploy/submit-k8s.sh", "pretrain");
         assertThat(k8s).contains("executor-pod-template.yaml").contains("spark.executor.resource.gpu.amount=1")
