@@ -1,4 +1,4 @@
-# Sourced by bin/spark-mim, .ci/run and deploy/ scripts: choose the OpenBLAS kernel and the OpenMP wait policy.
+# Sourced by bin/spark-mim, .ci/run and deploy/ scripts: choose the OpenBLAS kernel, its idle-thread timeout and the OpenMP wait policy.
 #
 # ND4J bundles OpenBLAS 0.3.19, which does not recognise recent CPUs (Zen 4/5) and falls back to old SSE2
 # kernels. We pick the newest kernel family that is both supported and right (measured: bin/spark-mim bench, see
