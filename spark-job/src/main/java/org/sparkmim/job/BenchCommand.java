@@ -52,11 +52,11 @@ public class BenchCommand implements Callable<Integer> {
         MimConfig cfg = opts.resolve(null, opts.preset == null && opts.conf == null
                 ? Map.of("model.size", "tiny", "optim.batch", "256") : Map.of());
         int b = cfg.optim.batch();
-        System.err.printf("env: OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s OPENBLAS_THREAD_TIMEOUT=%s, ND4J backend %s, %d cores, "
-                        + "kernels (GELU, LayerNorm, attention) %s%n",
+        System.err.printf("env: OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%s OMP_WAIT_POLICY=%s OPENBLAS_THREAD_TIMEOUT=%s, "
+                        + "ND4J backend %s, %d cores, kernels (GELU, LayerNorm, attention) %s%n",
                 System.getenv("OPENBLAS_CORETYPE"), System.getenv("OMP_NUM_THREADS"), System.getenv("OMP_WAIT_POLICY"),
-                System.getenv("OPENBLAS_THREAD_TIMEOUT"), Nd4j.getBackend().getClass().getSimpleName(), Runtime.getRuntime().availableProcessors(),
-                org.sparkmim.model.nn.Kernels.MODE);
+                System.getenv("OPENBLAS_THREAD_TIMEOUT"), Nd4j.getBackend().getClass().getSimpleName(),
+                Runtime.getRuntime().availableProcessors(), org.sparkmim.model.nn.Kernels.MODE);
         double peak = Bench.matmulPeak(Bench.defaultShapes(), 8);
         System.err.printf("fp32 matmul peak through ND4J: %.1f GFLOP/s%n", peak);
         if (peakOnly) {
