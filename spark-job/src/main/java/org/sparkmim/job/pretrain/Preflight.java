@@ -54,11 +54,12 @@ public final class Preflight {
                     + "pass them with --driver-java-options)");
         }
         if ("shared".equals(s.sync())) {
-            if (System.getProperty(AERON_FLAG) == null) {
+            String master = conf.get("spark.master", "");
+            boolean aeron = usesAeron(master, s);
+            if (aeron && System.getProperty(AERON_FLAG) == null) {
                 p.add("driver JVM flag -D" + AERON_FLAG + "=60000000000 is missing (gradient sharing: Aeron refuses "
                         + "to start without it)");
             }
-            String master = conf.get("spark.master", "");
             if (master.startsWith("local") && s.workers() > 1) {
                 // SharedTrainingWrapper keeps ONE model per executor JVM and feeds it every partition that lands
                 // there: in local mode "2 workers" would be one model taking 2x the steps at half the batch.
@@ -74,29 +75,37 @@ public final class Preflight {
                         + "with direct, each worker trains one task of the chunk's stage, which is how the workers "
                         + "find each other at every step; set step-sync = 0 to train unsynchronized with export");
             }
-            String shm = shmProblem(s.minShmMb());
+            String shm = aeron ? shmProblem(s.minShmMb()) : null;
             if (shm != null) p.add("driver: " + shm);
             // DL4J's parameter server is a JVM-wide singleton that keeps its port after a job ends: a second job in
             // this JVM (tests, a restart after executor loss) reuses it, so only a port held by someone else counts
-            String port = org.nd4j.parameterserver.distributed.v2.ModelParameterServer.getInstance().isInitialized()
+            String port = !aeron || org.nd4j.parameterserver.distributed.v2.ModelParameterServer.getInstance().isInitialized()
                     ? null : portProblem(s.port());
             if (port != null) p.add(port);
         }
         return p;
     }
 
+    /**
+     * Whether gradient sharing runs over DL4J's Aeron transport: always on a cluster; in local mode only with
+     * spark.local-transport = aeron ({@link InJvmTransport} needs no port, no /dev/shm and no Aeron flag).
+     */
+    static boolean usesAeron(String master, SparkSettings s) {
+        return "shared".equals(s.sync()) && (!master.startsWith("local") || "aeron".equals(s.localTransport()));
+    }
+
     /** Runs one task per worker and collects what each executor lacks. */
     static List<String> executorProblems(JavaSparkContext sc, SparkSettings s) {
-        boolean shared = "shared".equals(s.sync());
+        boolean aeron = usesAeron(sc.getConf().get("spark.master", ""), s);
         int minShm = s.minShmMb();
         return sc.parallelize(IntStream.range(0, s.workers()).boxed().collect(Collectors.toList()), s.workers())
                 .map(i -> {
                     List<String> p = new ArrayList<>();
                     String host = InetAddress.getLocalHost().getHostName();
-                    if (shared && System.getProperty(AERON_FLAG) == null) {
+                    if (aeron && System.getProperty(AERON_FLAG) == null) {
                         p.add("executor on " + host + ": JVM flag -D" + AERON_FLAG + " missing");
                     }
-                    if (shared) {
+                    if (aeron) {
                         String shm = shmProblem(minShm);
                         if (shm != null) p.add("executor on " + host + ": " + shm);
                     }

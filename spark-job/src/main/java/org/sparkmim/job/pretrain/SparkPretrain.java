@@ -98,6 +98,16 @@ public final class SparkPretrain {
         var tm = TrainingMasters.build(s, bpw, s.thresholdAlgorithm(Trainer.schedule(cfg, spe, s.workerLrScale())),
                 controller, master.startsWith("local"));
         SparkComputationGraph sg = new SparkComputationGraph(sc, graph, tm);
+        if ("shared".equals(s.sync())) {
+            if (master.startsWith("local") && "in-jvm".equals(s.localTransport())) {
+                InJvmTransport.install((org.deeplearning4j.spark.parameterserver.training.SharedTrainingMaster) tm, graph);
+            } else {
+                // A parameter server left running by an earlier run in this JVM: DL4J shuts it down in this master's
+                // first fit, which also drops the DriverUpdates subscribed to it just before, and the first chunk's
+                // updates went uncounted (settle then waited its full 10 s). Stopped here, before the subscription.
+                releaseDriverTransport(s);
+            }
+        }
         // Workers' own iteration counters are not the global step (see GlobalStepLr): the LR follows ours.
         GlobalStepLr lrClock = new GlobalStepLr(step);
         if (!"shared".equals(s.sync())) lrClock.followDriver(graph.getConfiguration());

@@ -12,7 +12,7 @@ import java.util.List;
  * Errors name the key, the value, where it came from (file:line or --set) and what is allowed.
  */
 public record SparkSettings(String sync, int workers, int workersPerNode, double threshold, double thresholdRatio, double residualClip,
-                            boolean localCatchUp, String encoder, String sharedLr, int averagingFrequency,
+                            boolean localCatchUp, String encoder, String localTransport, String sharedLr, int averagingFrequency,
                             String approach, int chunksPerEpoch, int probeImages, String resume,
                             String controllerAddress, int port, String networkMask, int minShmMb, int maxRestarts,
                             int nanAtChunk, long pauseInCheckpointMs, double progressSeconds, double timerSlackUs, int stepSync, long stepSleepMs) implements Serializable {
@@ -48,6 +48,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
                 num(s, "residual-clip", 0, 1e6),
                 bool(s, "local-catch-up"),
                 oneOf(s, "encoder", List.of("java", "nd4j")),
+                oneOf(s, "local-transport", List.of("in-jvm", "aeron")),
                 oneOf(s, "shared-lr", List.of("split", "full")),
                 (int) num(s, "averaging-frequency", 1, 1e6),
                 oneOf(s, "approach", List.of("direct", "export")),
@@ -76,7 +77,7 @@ public record SparkSettings(String sync, int workers, int workersPerNode, double
 
     /** The same settings with resume = auto (a restart after a failure continues from the last checkpoint). */
     public SparkSettings resumingAuto() {
-        return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, residualClip, localCatchUp, encoder, sharedLr, averagingFrequency, approach, chunksPerEpoch,
+        return new SparkSettings(sync, workers, workersPerNode, threshold, thresholdRatio, residualClip, localCatchUp, encoder, localTransport, sharedLr, averagingFrequency, approach, chunksPerEpoch,
                 probeImages, "auto", controllerAddress, port, networkMask, minShmMb, maxRestarts, nanAtChunk,
                 pauseInCheckpointMs, progressSeconds, timerSlackUs, stepSync, stepSleepMs);
     }

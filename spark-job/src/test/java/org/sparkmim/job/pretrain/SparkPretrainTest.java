@@ -5,6 +5,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.parameterserver.distributed.v2.ModelParameterServer;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.train.Checkpoints;
 import org.sparkmim.model.train.Trainer;
@@ -88,6 +89,7 @@ class SparkPretrainTest {
         MimConfig c = cfg(Map.of("spark.sync", "shared", "spark.workers", "1", "optim.epochs", "2",
                 "spark.chunks-per-epoch", "2", "spark.progress-seconds", "0"));
         List<String> progress;
+        java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
         try (LogLines lines = LogLines.of(WorkerProgress.class)) {
             SparkPretrain.Result r = run(c, dir);
             progress = List.copyOf(lines.lines);
@@ -99,6 +101,29 @@ class SparkPretrainTest {
                     .doesNotHaveDuplicates().endsWith(r.steps());
             assertThat(progress.get(0)).contains("worker driver: step 2/").contains("img/s per worker").contains("ETA");
         }
+        // spark.local-transport = in-jvm (the default): every message reached the driver's replica (checkSharedRun
+        // counts them) through InJvmTransport, and no Aeron media driver or receive loop was started for it
+        assertThat(ModelParameterServer.getInstance().getTransport()).isInstanceOf(InJvmTransport.class);
+        assertThat(transportThreads(before)).as("transport threads started by the run").isEmpty();
+    }
+
+    @Test
+    void aeronTransportInLocalModeTrainsAndItsThreadsInheritTheTimerSlack(@TempDir Path dir) throws Exception {
+        MimConfig c = cfg(Map.of("spark.sync", "shared", "spark.workers", "1", "optim.epochs", "1",
+                "spark.local-transport", "aeron", "spark.port", "41745"));
+        java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
+        SparkPretrain.Result r = run(c, dir);
+        assertThat(r.steps()).isBetween(14L, 16L);
+        assertThat(r.lastProbe()).isLessThan(r.firstProbe() * 0.9);
+        assertThat(ModelParameterServer.getInstance().getTransport().getClass().getSimpleName()).isEqualTo("AeronUdpTransport");
+        // every step's message was counted by the driver, also when an earlier run in this JVM left its server up
+        long msgs = 0;
+        for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
+            msgs += new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("update_msgs").asLong();
+        }
+        assertThat(msgs).isEqualTo(r.steps());
+        List<Thread> started = transportThreads(before);
+        assertThat(started).as("Aeron's threads").isNotEmpty();
         // DL4J's transport polls with 1 µs sleeps: its receive thread must have inherited the 1 ms timer slack
         // (spark.timer-slack-us) or it wakes ~17,000 times a second (TimerSlack)
         if (Files.exists(Path.of("/proc/self/timerslack_ns"))) {                     // Linux >= 4.6
@@ -114,6 +139,13 @@ class SparkPretrainTest {
             assertThat(slack).as("DL4J's transport threads").isNotEmpty();
             assertThat(slack.values()).as("their timer slack, ns: %s", slack).allMatch(v -> v == 1_000_000L);
         }
+    }
+
+    /** Live threads not in {@code before} that belong to Aeron (media driver, client) or DL4J's Aeron transport. */
+    private static List<Thread> transportThreads(java.util.Set<Thread> before) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> !before.contains(t))
+                .filter(t -> t.getName().matches("(aeron-client-|driver-)?conductor|sender|receiver|MessagesExecutorService.*"))
+                .toList();
     }
 
     /** log4j2 events of one logger, collected while open (executors log in this JVM in local mode). */
@@ -153,6 +185,12 @@ class SparkPretrainTest {
             probes.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("probe_loss").asDouble());
         }
         assertThat(probes).hasSize(4);
+        // one message per step reached the driver's replica (DriverUpdates counts what its transport delivered)
+        long msgs = 0;
+        for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
+            msgs += new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("update_msgs").asLong();
+        }
+        assertThat(msgs).isEqualTo(r.steps());
         assertThat(probes.get(0)).isLessThan(r.firstProbe());
         for (int i = 1; i < 3; i++) assertThat(probes.get(i)).as("chunk %d", i + 1).isLessThan(probes.get(i - 1));
         assertThat(r.lastProbe()).isLessThan(r.firstProbe() * 0.8);
