@@ -140,6 +140,7 @@ public final class SparkPretrain {
         ExecutorWatch watch = new ExecutorWatch(s.stepSynced() ? sc.sc() : null);
         if (s.stepSynced()) StepSync.startCoordinator();
         sc.sc().addSparkListener(watch);
+        int lostSeen = 0; // executors lost so far whose chunk was already handled
         long t0 = System.nanoTime(), stepsRun = 0, resumedFrom = step;
         String lastCkpt = resumed != null ? resumed.uri() : null;
         int epochsDone = epoch0;
@@ -160,6 +161,10 @@ public final class SparkPretrain {
                 if (shared) updates = DriverUpdates.attach(updates);
                 long msgs0 = updates == null ? 0 : updates.messages(), bytes0 = updates == null ? 0 : updates.bytes();
                 long sent0 = StepSync.sentHere(), expected = -1;   // messages the driver will receive, where known
+                // An executor lost between chunks leaves DL4J's mesh as broken as one lost during a chunk, and no job
+                // was running for the watch to cancel: the next chunk waited forever (its replacement executor in
+                // DL4J's rejoin handshake, the others at StepSync's barrier; seen in StandaloneClusterTest).
+                if (shared && watch.removed().size() > lostSeen) throw workerLost(watch, lostSeen, epoch, c, lastCkpt, "before");
                 int lost0 = watch.removed().size();
                 CollectionAccumulator<String> served = sc.sc().collectionAccumulator("minibatches per executor");
                 try {
@@ -183,6 +188,7 @@ public final class SparkPretrain {
                 if (updates != null) updates.settle(msgs0, expected, 300, 10_000); // the driver's model = every update
                 double settleSecs = (System.nanoTime() - ts) / 1e9;
                 if (shared && watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt);
+                lostSeen = lost0;
                 step = epochStart + to;
                 stepsRun += to - from;
                 graph.getConfiguration().setIterationCount((int) step);
@@ -275,8 +281,14 @@ public final class SparkPretrain {
     }
 
     private static WorkerLostException workerLost(ExecutorWatch watch, int lost0, int epoch, int c, String lastCkpt) {
+        return workerLost(watch, lost0, epoch, c, lastCkpt, "while");
+    }
+
+    /** @param when "while" the chunk trained, or "before" it started (the chunk is then not run) */
+    private static WorkerLostException workerLost(ExecutorWatch watch, int lost0, int epoch, int c, String lastCkpt,
+                                                  String when) {
         List<String> lost = watch.removed();
-        return new WorkerLostException("lost " + lost.subList(lost0, lost.size()) + " while epoch " + (epoch + 1)
+        return new WorkerLostException("lost " + lost.subList(lost0, lost.size()) + " " + when + " epoch " + (epoch + 1)
                 + " chunk " + (c + 1) + " trained with gradient sharing; this chunk is discarded, the last complete "
                 + "checkpoint is " + (lastCkpt == null ? "none" : lastCkpt));
     }

@@ -159,12 +159,15 @@ class StandaloneClusterTest {
      * and the fit returns normally, but gradient sharing is broken from then on (measured before ExecutorWatch:
      * 0 updates reached the driver in every later chunk, the model stopped changing, exit code 0). So the driver
      * discards the chunk, starts a new application and resumes from the last complete checkpoint
-     * (mim.spark.max-restarts). Deterministic: the kill lands while chunk 2 trains, after checkpoint 1 is published.
+     * (mim.spark.max-restarts). Deterministic: the kill lands while chunk 2 trains, after checkpoint 1 is published;
+     * 250 ms of sleep per step keeps chunk 2 training for over 4 s (unslowed it once took 4 s, and the kill 3 s after
+     * the checkpoint landed between chunks, where the run then hung in DL4J's rejoin before SparkPretrain checked for
+     * losses before each chunk too).
      */
     @Test
     void executorKilledMidEpochRestartsFromTheLastCheckpoint() throws Exception {
         Path run = tmp.resolve("exec-kill");
-        Process p = cluster.submit("exec-kill", env(2), job(run));
+        Process p = cluster.submit("exec-kill", env(2), job(run, "debug.step-sleep-ms=250"));
         awaitFile(p, run.resolve("metrics.jsonl"));         // chunk 1 done, its checkpoint follows
         awaitLog(p, "exec-kill.err", "checkpoint file:");    // published; chunk 2 starts training now
         Thread.sleep(3000);
