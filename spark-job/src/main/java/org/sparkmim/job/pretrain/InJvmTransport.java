@@ -20,12 +20,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Why. In local mode the one worker trains in the driver's JVM, and DL4J's {@code BaseTransport} already hands
  * every message to this JVM's parameter server directly (a mesh of one node: {@code internalProcessMessage} on the
- * sender's thread). Yet {@code SharedTrainingMaster} always builds an {@code AeronUdpTransport}, which starts an
- * embedded Aeron media driver (conductor, sender and receiver threads) and a subscription thread that polls with a
- * 1 µs sleep, none of which ever carries a message here. Idle, those threads woke about 2,800 times a second and
- * preempted the training thread 5,362 times in 15 s (perf sched_switch); the JVM engine with the same idle driver
- * and poll loop beside it ran 5–20% slower (docs/RESULTS.md, session 36). This transport keeps DL4J's delivery path
- * (BaseTransport's propagate and process code, the same subscribers, the same counting) without those threads.
+ * sender's thread). Yet {@code SharedTrainingMaster} always builds an {@code AeronUdpTransport}, which binds a UDP
+ * port, maps about 600 MiB of /dev/shm and starts an embedded Aeron media driver (conductor, sender and receiver
+ * threads) and a subscription thread that polls with a 1 µs sleep, none of which ever carries a message here (idle,
+ * they woke about 2,800 times a second). This transport keeps DL4J's delivery path (BaseTransport's propagate and
+ * process code, the same subscribers, the same counting) without any of that, so a local run needs no free port and
+ * no /dev/shm. Training speed did not change measurably (docs/RESULTS.md, session 37).
  *
  * <p>It is put in place by {@link #install} before the first fit. DL4J's {@code SharedTrainingMaster} sets up its
  * driver side on the first fit of a training master unless that master already ran; install does that setup
