@@ -174,7 +174,7 @@ public final class SparkPretrain {
                     String why = run.divergence();
                     if (why != null) throw diverged(epoch, c, why, lastCkpt);
                     // with step-sync the watch cancelled the chunk when an executor was lost
-                    if (watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt);
+                    if (watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt, "while");
                     throw e;
                 } finally {
                     // in local mode the worker counts its messages in this JVM; on a cluster the coordinator knew
@@ -187,7 +187,7 @@ public final class SparkPretrain {
                 long ts = System.nanoTime();
                 if (updates != null) updates.settle(msgs0, expected, 300, 10_000); // the driver's model = every update
                 double settleSecs = (System.nanoTime() - ts) / 1e9;
-                if (shared && watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt);
+                if (shared && watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt, "while");
                 lostSeen = lost0;
                 step = epochStart + to;
                 stepsRun += to - from;
@@ -278,10 +278,6 @@ public final class SparkPretrain {
         sc.sc().removeSparkListener(watch);
         double rate = stepsRun * (double) cfg.optim.batch() / Math.max(1e-9, (System.nanoTime() - t0) / 1e9);
         return new Result(runDirUri, step, epochsDone, probe0, last, rate, lastCkpt, resumedFrom, budgetHit);
-    }
-
-    private static WorkerLostException workerLost(ExecutorWatch watch, int lost0, int epoch, int c, String lastCkpt) {
-        return workerLost(watch, lost0, epoch, c, lastCkpt, "while");
     }
 
     /** @param when "while" the chunk trained, or "before" it started (the chunk is then not run) */

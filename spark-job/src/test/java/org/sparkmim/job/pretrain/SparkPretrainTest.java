@@ -117,11 +117,7 @@ class SparkPretrainTest {
         assertThat(r.lastProbe()).isLessThan(r.firstProbe() * 0.9);
         assertThat(ModelParameterServer.getInstance().getTransport().getClass().getSimpleName()).isEqualTo("AeronUdpTransport");
         // every step's message was counted by the driver, also when an earlier run in this JVM left its server up
-        long msgs = 0;
-        for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
-            msgs += new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("update_msgs").asLong();
-        }
-        assertThat(msgs).isEqualTo(r.steps());
+        assertThat(updateMessages(dir)).isEqualTo(r.steps());
         List<Thread> started = transportThreads(before);
         assertThat(started).as("Aeron's threads").isNotEmpty();
         // DL4J's transport polls with 1 µs sleeps: its receive thread must have inherited the 1 ms timer slack
@@ -139,6 +135,15 @@ class SparkPretrainTest {
             assertThat(slack).as("DL4J's transport threads").isNotEmpty();
             assertThat(slack.values()).as("their timer slack, ns: %s", slack).allMatch(v -> v == 1_000_000L);
         }
+    }
+
+    /** Updates the driver counted over the run: the sum of metrics.jsonl's update_msgs. */
+    private static long updateMessages(Path dir) throws java.io.IOException {
+        long msgs = 0;
+        for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
+            msgs += new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("update_msgs").asLong();
+        }
+        return msgs;
     }
 
     /** Live threads not in {@code before} that belong to Aeron (media driver, client) or DL4J's Aeron transport. */
@@ -186,11 +191,7 @@ class SparkPretrainTest {
         }
         assertThat(probes).hasSize(4);
         // one message per step reached the driver's replica (DriverUpdates counts what its transport delivered)
-        long msgs = 0;
-        for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
-            msgs += new com.fasterxml.jackson.databind.ObjectMapper().readTree(line).get("update_msgs").asLong();
-        }
-        assertThat(msgs).isEqualTo(r.steps());
+        assertThat(updateMessages(dir)).isEqualTo(r.steps());
         assertThat(probes.get(0)).isLessThan(r.firstProbe());
         for (int i = 1; i < 3; i++) assertThat(probes.get(i)).as("chunk %d", i + 1).isLessThan(probes.get(i - 1));
         assertThat(r.lastProbe()).isLessThan(r.firstProbe() * 0.8);
