@@ -4,13 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.sparkmim.job.deploy.LocalCluster;
-import org.sparkmim.job.pretrain.SparkPretrain;
-import org.sparkmim.job.pretrain.SparkSettings;
-import org.sparkmim.job.pretrain.TrainSource;
 import org.sparkmim.model.config.MimConfig;
 import org.sparkmim.model.eval.Encoders;
 import org.sparkmim.model.eval.Scores;
-import org.sparkmim.model.train.Trainer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,6 +31,12 @@ import java.util.concurrent.Callable;
  * as one JVM?": the JVM trainer, Spark in local mode with one worker under parameter averaging and under gradient
  * sharing (the product's default), and optionally gradient sharing on N executors of a standalone cluster (one this
  * command starts on 127.0.0.x from the build's jars, or an existing one) at the same global batch and steps.
+ *
+ * <p>Every row is trained by {@code spark-mim pretrain} in a JVM of its own, as a user runs it. Trained one after the
+ * other in this JVM, a later row ran on code an earlier one had already compiled (the JIT) and beside its leftover
+ * threads and memory, so the rows' speeds were not measured alike. This host's runs also differ by ±10% from one to
+ * the next, so {@code --speed-rounds N} trains the local rows N more times, unscored, in alternating order, and
+ * reports each engine's median and the median of the per-round ratios to the JVM engine.
  */
 @Command(name = "engines", mixinStandardHelpOptions = true,
         description = "Train one config for the same steps with --engine jvm and on Spark (averaging and gradient "
@@ -66,6 +68,11 @@ public class ExperimentEngines implements Callable<Integer> {
     @Option(names = "--master", description = "An existing standalone master (spark://host:port) for the cluster row; "
             + "needs MIM_SPARK_PROPERTIES as for deploy/submit-standalone.sh.")
     String master;
+
+    @Option(names = "--speed-rounds", defaultValue = "0",
+            description = "Train the local rows this many more times for speed only (unscored; each in a JVM of its "
+                    + "own, the order reversed every round) and report medians (default ${DEFAULT-VALUE}).")
+    int speedRounds;
 
     @Option(names = "--eval-train", defaultValue = "0", description = "Train images for the kNN bank and probe (0 = all; default ${DEFAULT-VALUE}).")
     int evalTrain;
@@ -106,6 +113,7 @@ public class ExperimentEngines implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--engines " + e + ": allowed " + String.join(", ", LOCAL));
             }
         }
+        if (speedRounds < 0) throw new CommandLine.ParameterException(spec.commandLine(), "--speed-rounds " + speedRounds + ": allowed >= 0");
         if (clusterWorkers < 0) throw new CommandLine.ParameterException(spec.commandLine(), "--cluster-workers " + clusterWorkers + ": allowed >= 0");
         if (master != null && clusterWorkers < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--master needs --cluster-workers N >= 1 (executors to use)");
@@ -115,7 +123,7 @@ public class ExperimentEngines implements Callable<Integer> {
         MimConfig base = opts.resolve("fmnist-quality", defaults(steps));
         Path configFile = dir.resolve("engines.conf");
         Files.writeString(configFile, base.render() + "\n");
-        int total = engines.size() + (clusterWorkers > 0 ? 1 : 0);
+        int total = engines.size() * (1 + speedRounds) + (clusterWorkers > 0 ? 1 : 0);
         System.err.printf("experiment engines: %d runs of %d steps (%s%s), config %s (fingerprint %s), output %s%n", total,
                 base.optim.steps(), String.join(", ", engines), clusterWorkers > 0 ? ", shared x" + clusterWorkers + " workers" : "",
                 configFile, base.fingerprint().substring(0, 12), dir);
@@ -126,16 +134,39 @@ public class ExperimentEngines implements Callable<Integer> {
         for (String e : engines) {
             progress(rows.size(), total, t0, e);
             Path runDir = dir.resolve(e);
-            Map<String, String> keys = "jvm".equals(e) ? Map.of("run.name", "jvm")
-                    : Map.of("run.name", e, "spark.sync", e, "spark.workers", "1");
-            Scored s = reuse(runDir, with(keys), "jvm".equals(e) ? "jvm" : "spark local", "jvm".equals(e) ? "-" : e);
-            if (s == null) s = score("jvm".equals(e) ? trainJvm(runDir) : trainLocalSpark(e, runDir), floors);
+            Scored s = reuse(runDir, with(rowKeys(e, runDir)), "jvm".equals(e) ? "jvm" : "spark local", "jvm".equals(e) ? "-" : e);
+            if (s == null) s = score(trainLocal(e, configFile, runDir, dir.resolve("logs"), e), floors);
             rows.add(s.row(e));
             floorReport = s.floors;
         }
+        List<Map<String, Object>> speed = new ArrayList<>();
+        if (speedRounds > 0) {
+            Map<String, Object> first = new LinkedHashMap<>();
+            first.put("round", 0);
+            first.put("order", engines);
+            for (Row r : rows) first.put(r.label(), r.imgPerSec());
+            speed.add(first);
+        }
+        int done = rows.size();
+        for (int round = 1; round <= speedRounds; round++) {
+            List<String> order = new ArrayList<>(engines);
+            if (round % 2 == 1) java.util.Collections.reverse(order); // round 0 (the scored rows) ran in listed order
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("round", round);
+            r.put("order", order);
+            for (String e : order) {
+                progress(done++, total, t0, e + ", speed round " + round + "/" + speedRounds);
+                Path runDir = dir.resolve("speed").resolve(round + "-" + e);
+                deleteTree(runDir); // a speed run always trains from step 0
+                Trained t = trainLocal(e, configFile, runDir, dir.resolve("logs"), "speed-" + round + "-" + e);
+                r.put(e, t.imgPerSec());
+                deleteTree(runDir);   // its checkpoints are never scored; the log stays in logs/
+            }
+            speed.add(r);
+        }
         if (clusterWorkers > 0) {
             String label = "shared-" + clusterWorkers + "w";
-            progress(rows.size(), total, t0, label);
+            progress(total - 1, total, t0, label);
             Path runDir = dir.resolve(label);
             Scored s = reuse(runDir, with(Map.of("run.name", label, "spark.sync", "shared",
                     "spark.workers", String.valueOf(clusterWorkers))), "spark standalone", "shared");
@@ -144,13 +175,14 @@ public class ExperimentEngines implements Callable<Integer> {
             floorReport = s.floors;
         }
         String command = "bin/spark-mim " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
-        String md = markdown(rows, floorReport, base, command);
+        String md = markdown(rows, floorReport, base, command) + speedMarkdown(speed, engines);
         Files.writeString(dir.resolve("engines.md"), md);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", command);
         json.put("config_fingerprint", base.fingerprint());
         json.put("rows", rows);
         json.put("floors", floorReport);
+        if (!speed.isEmpty()) json.put("speed", speedJson(speed, engines));
         JSON.writeValue(dir.resolve("engines.json").toFile(), json);
         System.out.print(md);
         Path resultsFile = output.append(md);
@@ -178,26 +210,116 @@ public class ExperimentEngines implements Callable<Integer> {
         }
     }
 
-    private Trained trainJvm(Path runDir) {
-        MimConfig cfg = with(Map.of("run.name", "jvm"));
-        long t = System.nanoTime();
-        Trainer.Result r = new Trainer(cfg, PretrainCommand.trainSet(cfg), runDir).run();
-        return new Trained("jvm", "-", 1, r.steps(), r.imgPerSec(), (System.nanoTime() - t) / 1e9, r.checkpoint(), runDir);
+    /**
+     * What makes local row {@code e} that row, on top of the experiment's config: its run directory, and for a Spark
+     * row its sync mode on one worker.
+     */
+    static Map<String, String> rowKeys(String e, Path runDir) {
+        Map<String, String> k = new LinkedHashMap<>();
+        k.put("run.dir", runDir.getParent().toAbsolutePath().toString());
+        k.put("run.name", runDir.getFileName().toString());
+        if (!"jvm".equals(e)) {
+            k.put("spark.sync", e);
+            k.put("spark.workers", "1");
+        }
+        return k;
     }
 
-    private Trained trainLocalSpark(String sync, Path runDir) {
-        MimConfig cfg = with(Map.of("run.name", sync, "spark.sync", sync, "spark.workers", "1"));
-        SparkSettings s = SparkSettings.of(cfg);
+    /**
+     * Local row {@code e} trained by {@code spark-mim pretrain} in a JVM of its own (see the class comment), with
+     * the experiment's config file and the row's keys; its output goes to {@code logs/TAG.out} and {@code .err}.
+     */
+    private Trained trainLocal(String e, Path configFile, Path runDir, Path logs, String tag) throws Exception {
+        List<String> args = new ArrayList<>(List.of("pretrain", "--conf", configFile.toString()));
+        if ("jvm".equals(e)) args.addAll(List.of("--engine", "jvm"));
+        rowKeys(e, runDir).forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
+        Files.createDirectories(logs);
+        Path out = logs.resolve(tag + ".out"), err = logs.resolve(tag + ".err");
         long t = System.nanoTime();
-        SparkPretrain.Result r;
-        try (LocalSpark spark = LocalSpark.start("spark-mim experiment engines " + sync, null, "local[1]")) {
-            r = SparkPretrain.run(spark.javaContext(), cfg, s, TrainSource.idx(cfg), runDir.toUri().toString());
-        } finally {
-            // the next Spark row starts a new application in this JVM: no gradient-sharing transport may survive
-            SparkPretrain.releaseDriverTransport(s);
+        int rc = LocalCluster.await(childJvm(args, out, err), Duration.ofHours(12));
+        if (rc != 0) {
+            throw new IllegalStateException("experiment engines: the " + e + " run failed (exit " + rc + "); see " + err);
         }
-        return new Trained("spark local", sync, 1, r.steps(), r.imgPerSec(), (System.nanoTime() - t) / 1e9,
-                Path.of(java.net.URI.create(r.checkpoint())), runDir);
+        JsonNode summary = lastJson(out);
+        String ckpt = summary.get("checkpoint").asText();
+        return new Trained("jvm".equals(e) ? "jvm" : "spark local", "jvm".equals(e) ? "-" : e, 1,
+                summary.get("steps").asLong(), summary.get("img_per_s").asDouble(), (System.nanoTime() - t) / 1e9,
+                ckpt.startsWith("file:") ? Path.of(java.net.URI.create(ckpt)) : Path.of(ckpt), runDir);
+    }
+
+    /** {@code spark-mim ARGS} in a new JVM: this JVM's java, flags and class path, and this process's environment. */
+    static Process childJvm(List<String> args, Path out, Path err) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command()
+                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (!a.startsWith("-agentlib:jdwp")) cmd.add(a); // a debugger's port is this JVM's alone
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(args);
+        return new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (var walk = Files.walk(p)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+
+    /** The speed rounds' figures: per round and engine img/s, then each engine's median and median ratio to jvm. */
+    static Map<String, Object> speedJson(List<Map<String, Object>> speed, List<String> engines) {
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("rounds", speed);
+        Map<String, Double> median = new LinkedHashMap<>(), ratio = new LinkedHashMap<>();
+        for (String e : engines) {
+            median.put(e, median(speed.stream().map(r -> (Double) r.get(e)).toList()));
+            if (engines.contains("jvm") && !"jvm".equals(e)) {
+                ratio.put(e, median(speed.stream().map(r -> (Double) r.get(e) / (Double) r.get("jvm")).toList()));
+            }
+        }
+        j.put("median_img_per_s", median);
+        j.put("median_ratio_vs_jvm", ratio);
+        return j;
+    }
+
+    static double median(List<Double> v) {
+        List<Double> s = new ArrayList<>(v);
+        java.util.Collections.sort(s);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    }
+
+    static String speedMarkdown(List<Map<String, Object>> speed, List<String> engines) {
+        if (speed.isEmpty()) return "";
+        boolean jvm = engines.contains("jvm");
+        StringBuilder sb = new StringBuilder();
+        sb.append("Speed: ").append(speed.size()).append(" runs of each local row, each `spark-mim pretrain` in a JVM of "
+                + "its own, the order reversed every round (round 0 is the scored one). img/s over the whole run:\n\n");
+        sb.append("| round | order |");
+        for (String e : engines) sb.append(' ').append(e).append(" |");
+        for (String e : engines) if (jvm && !"jvm".equals(e)) sb.append(' ').append(e).append(" vs jvm |");
+        sb.append("\n|---|---|").append("---|".repeat(engines.size() + (jvm ? engines.size() - 1 : 0))).append('\n');
+        for (Map<String, Object> r : speed) {
+            @SuppressWarnings("unchecked")
+            List<String> order = (List<String>) r.get("order");
+            sb.append("| ").append(r.get("round")).append(" | ").append(String.join(", ", order)).append(" |");
+            for (String e : engines) sb.append(String.format(Locale.ROOT, " %.1f |", (Double) r.get(e)));
+            for (String e : engines) {
+                if (jvm && !"jvm".equals(e)) {
+                    sb.append(String.format(Locale.ROOT, " %.3fx |", (Double) r.get(e) / (Double) r.get("jvm")));
+                }
+            }
+            sb.append('\n');
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Double> med = (Map<String, Double>) speedJson(speed, engines).get("median_img_per_s");
+        @SuppressWarnings("unchecked")
+        Map<String, Double> rat = (Map<String, Double>) speedJson(speed, engines).get("median_ratio_vs_jvm");
+        sb.append("| median | |");
+        for (String e : engines) sb.append(String.format(Locale.ROOT, " **%.1f** |", med.get(e)));
+        for (String e : engines) if (jvm && !"jvm".equals(e)) sb.append(String.format(Locale.ROOT, " **%.3fx** |", rat.get(e)));
+        return sb.append("\n\n").toString();
     }
 
     /** The product path on a cluster: deploy/submit-standalone.sh pretrain with the experiment's config file. */
