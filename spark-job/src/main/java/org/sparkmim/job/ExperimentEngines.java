@@ -312,10 +312,11 @@ public class ExperimentEngines implements Callable<Integer> {
             }
             sb.append('\n');
         }
+        Map<String, Object> summary = speedJson(speed, engines);
         @SuppressWarnings("unchecked")
-        Map<String, Double> med = (Map<String, Double>) speedJson(speed, engines).get("median_img_per_s");
+        Map<String, Double> med = (Map<String, Double>) summary.get("median_img_per_s");
         @SuppressWarnings("unchecked")
-        Map<String, Double> rat = (Map<String, Double>) speedJson(speed, engines).get("median_ratio_vs_jvm");
+        Map<String, Double> rat = (Map<String, Double>) summary.get("median_ratio_vs_jvm");
         sb.append("| median | |");
         for (String e : engines) sb.append(String.format(Locale.ROOT, " **%.1f** |", med.get(e)));
         for (String e : engines) if (jvm && !"jvm".equals(e)) sb.append(String.format(Locale.ROOT, " **%.3fx** |", rat.get(e)));
