@@ -157,10 +157,10 @@ public class ExperimentEngines implements Callable<Integer> {
             for (String e : order) {
                 progress(done++, total, t0, e + ", speed round " + round + "/" + speedRounds);
                 Path runDir = dir.resolve("speed").resolve(round + "-" + e);
-                deleteTree(runDir); // a speed run always trains from step 0
+                org.apache.commons.io.FileUtils.deleteDirectory(runDir.toFile()); // a speed run always trains from step 0
                 Trained t = trainLocal(e, configFile, runDir, dir.resolve("logs"), "speed-" + round + "-" + e);
                 r.put(e, t.imgPerSec());
-                deleteTree(runDir);   // its checkpoints are never scored; the log stays in logs/
+                org.apache.commons.io.FileUtils.deleteDirectory(runDir.toFile()); // never scored; its log stays in logs/
             }
             speed.add(r);
         }
@@ -250,21 +250,13 @@ public class ExperimentEngines implements Callable<Integer> {
     /** {@code spark-mim ARGS} in a new JVM: this JVM's java, flags and class path, and this process's environment. */
     static Process childJvm(List<String> args, Path out, Path err) throws IOException {
         List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command()
-                .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.add(LocalCluster.javaBin());
         for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             if (!a.startsWith("-agentlib:jdwp")) cmd.add(a); // a debugger's port is this JVM's alone
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(args);
         return new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(q);
-        }
     }
 
     /** The speed rounds' figures: per round and engine img/s, then each engine's median and median ratio to jvm. */
@@ -283,11 +275,10 @@ public class ExperimentEngines implements Callable<Integer> {
         return j;
     }
 
+    /** The median (the mean of the middle two for an even count), by commons-math. */
     static double median(List<Double> v) {
-        List<Double> s = new ArrayList<>(v);
-        java.util.Collections.sort(s);
-        int n = s.size();
-        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+        return new org.apache.commons.math3.stat.descriptive.rank.Median().evaluate(
+                v.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     static String speedMarkdown(List<Map<String, Object>> speed, List<String> engines) {

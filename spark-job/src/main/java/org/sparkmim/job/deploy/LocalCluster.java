@@ -225,7 +225,8 @@ public final class LocalCluster implements AutoCloseable {
         }
     }
 
-    private static String javaBin() {
+    /** This JVM's java binary: the one child JVMs of this project (cluster daemons, experiment runs) start with. */
+    public static String javaBin() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 

@@ -140,7 +140,7 @@ public final class SparkPretrain {
         ExecutorWatch watch = new ExecutorWatch(s.stepSynced() ? sc.sc() : null);
         if (s.stepSynced()) StepSync.startCoordinator();
         sc.sc().addSparkListener(watch);
-        int lostSeen = 0; // executors lost so far whose chunk was already handled
+        int lost0 = 0; // executors lost before the current chunk (with gradient sharing, any loss ends the run)
         long t0 = System.nanoTime(), stepsRun = 0, resumedFrom = step;
         String lastCkpt = resumed != null ? resumed.uri() : null;
         int epochsDone = epoch0;
@@ -164,8 +164,8 @@ public final class SparkPretrain {
                 // An executor lost between chunks leaves DL4J's mesh as broken as one lost during a chunk, and no job
                 // was running for the watch to cancel: the next chunk waited forever (its replacement executor in
                 // DL4J's rejoin handshake, the others at StepSync's barrier; seen in StandaloneClusterTest).
-                if (shared && watch.removed().size() > lostSeen) throw workerLost(watch, lostSeen, epoch, c, lastCkpt, "before");
-                int lost0 = watch.removed().size();
+                if (shared && watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt, "before");
+                lost0 = watch.removed().size();
                 CollectionAccumulator<String> served = sc.sc().collectionAccumulator("minibatches per executor");
                 try {
                     sg.fitMultiDataSet(data.chunk(records, planB, cfg.render(), epoch, from, to, poison, served));
@@ -188,7 +188,6 @@ public final class SparkPretrain {
                 if (updates != null) updates.settle(msgs0, expected, 300, 10_000); // the driver's model = every update
                 double settleSecs = (System.nanoTime() - ts) / 1e9;
                 if (shared && watch.removed().size() > lost0) throw workerLost(watch, lost0, epoch, c, lastCkpt, "while");
-                lostSeen = lost0;
                 step = epochStart + to;
                 stepsRun += to - from;
                 graph.getConfiguration().setIterationCount((int) step);
